@@ -1,0 +1,148 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"phoned/crm"
+)
+
+// serveConfig is the daemon's configuration, from flags and environment.
+type serveConfig struct {
+	DB        string
+	HTTP      string
+	SIP       string
+	TZ        *time.Location
+	Region    string
+	LogLevel  slog.Level
+	LogFormat string
+	Demo      bool
+}
+
+// option is one serve flag with its environment variable and default.
+type option struct {
+	flag, env, def, help string
+}
+
+var serveOptions = []option{
+	{"db", "PHONED_DB", "phoned.db", "SQLite database file (created if missing)"},
+	{"http", "PHONED_HTTP", "127.0.0.1:8080", "HTTP address of the API and the widget"},
+	{"sip", "PHONED_SIP", "127.0.0.1:5060", "SIP address (UDP and TCP)"},
+	{"tz", "PHONED_TZ", "UTC", "default time zone (IANA name) of users and partners that have none"},
+	{"region", "PHONED_REGION", "BE", "default phone region (ISO 3166 code) of numbers written without +"},
+	{"log-level", "PHONED_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
+	{"log-format", "PHONED_LOG_FORMAT", "text", "log format: text or json"},
+	{"demo", "PHONED_DEMO", "false", "seed demo users, partners and today's queue into an empty database"},
+}
+
+// parseServe reads the serve flags over the environment and validates
+// every value, naming the option at fault.
+func parseServe(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (serveConfig, error) {
+	fs := flag.NewFlagSet("phoned serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := map[string]*string{}
+	source := map[string]string{}
+	for _, o := range serveOptions {
+		def, src := o.def, "default"
+		if v, ok := lookupEnv(o.env); ok {
+			def, src = v, o.env
+		}
+		source[o.flag] = src
+		if o.flag == "demo" {
+			b, err := strconv.ParseBool(def)
+			if err != nil {
+				return serveConfig{}, fmt.Errorf("%s: %q is not true or false", o.env, def)
+			}
+			vals[o.flag] = new(string)
+			*vals[o.flag] = strconv.FormatBool(b)
+			fs.BoolFunc(o.flag, o.help+" (env "+o.env+")", func(s string) error {
+				b, err := strconv.ParseBool(s)
+				*vals["demo"] = strconv.FormatBool(b)
+				return err
+			})
+			continue
+		}
+		vals[o.flag] = fs.String(o.flag, def, o.help+" (env "+o.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return serveConfig{}, errUsage
+		}
+		return serveConfig{}, err
+	}
+	if fs.NArg() > 0 {
+		return serveConfig{}, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	fs.Visit(func(f *flag.Flag) { source[f.Name] = "flag" })
+	name := func(flag string) string {
+		for _, o := range serveOptions {
+			if o.flag == flag && source[flag] == o.env {
+				return "--" + flag + " (from " + o.env + ")"
+			}
+		}
+		return "--" + flag
+	}
+
+	var cfg serveConfig
+	var err error
+	if cfg.DB = strings.TrimSpace(*vals["db"]); cfg.DB == "" {
+		return cfg, fmt.Errorf("%s: a database file is required", name("db"))
+	}
+	if cfg.HTTP, err = checkAddr(*vals["http"]); err != nil {
+		return cfg, fmt.Errorf("%s: %w", name("http"), err)
+	}
+	if cfg.SIP, err = checkAddr(*vals["sip"]); err != nil {
+		return cfg, fmt.Errorf("%s: %w", name("sip"), err)
+	}
+	tz := strings.TrimSpace(*vals["tz"])
+	if tz == "" || tz == "Local" {
+		return cfg, fmt.Errorf("%s: %q is not an IANA time zone name (e.g. Europe/Brussels)", name("tz"), tz)
+	}
+	if cfg.TZ, err = time.LoadLocation(tz); err != nil {
+		return cfg, fmt.Errorf("%s: unknown time zone %q", name("tz"), tz)
+	}
+	cfg.Region = strings.ToUpper(strings.TrimSpace(*vals["region"]))
+	if !crm.ValidRegion(cfg.Region) {
+		return cfg, fmt.Errorf("%s: unknown phone region %q (want an ISO 3166 code such as BE or US)", name("region"), *vals["region"])
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(*vals["log-level"])); err != nil {
+		return cfg, fmt.Errorf("%s: %q is not debug, info, warn or error", name("log-level"), *vals["log-level"])
+	}
+	switch cfg.LogFormat = *vals["log-format"]; cfg.LogFormat {
+	case "text", "json":
+	default:
+		return cfg, fmt.Errorf("%s: %q is not text or json", name("log-format"), cfg.LogFormat)
+	}
+	cfg.Demo = *vals["demo"] == "true"
+	return cfg, nil
+}
+
+// checkAddr validates a host:port listen address.
+func checkAddr(a string) (string, error) {
+	host, port, err := net.SplitHostPort(strings.TrimSpace(a))
+	if err != nil {
+		return "", fmt.Errorf("%q is not host:port", a)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		return "", fmt.Errorf("host %q is not an IP address (or localhost)", host)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+func newLogger(cfg serveConfig, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

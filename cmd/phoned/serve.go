@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"phoned/api"
+	"phoned/auth"
+	"phoned/demo"
+	"phoned/store"
+)
+
+// serve runs the daemon until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+	st, err := store.Open(ctx, cfg.DB, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	srv := api.New(api.Config{DefaultZone: cfg.TZ, Region: cfg.Region}, st, log)
+	demoUsers := false // the demo logins exist, so planning for them and printing them make sense
+	if cfg.Demo {
+		seeded, err := demo.Seed(ctx, st, cfg.Region)
+		if err != nil {
+			return err
+		}
+		if !seeded {
+			log.Info("demo: the database already has users; not seeding it again", "db", cfg.DB)
+		}
+		// A database that a plain start created has an "admin" too, but
+		// not the demo agents: serve it as it is.
+		if demoUsers, err = hasDemoUsers(ctx, st); err != nil {
+			return err
+		}
+		if demoUsers {
+			n, err := demo.PlanToday(ctx, st, srv, time.Now(), cfg.TZ)
+			if err != nil {
+				return err
+			}
+			log.Info("demo: today's queues planned", "calls", n)
+		} else {
+			log.Warn("demo: the database was not seeded by --demo; not planning demo queues", "db", cfg.DB)
+		}
+	} else if err := firstAdmin(ctx, st, stdout, log); err != nil {
+		return err
+	}
+
+	// Listen before serving, so a taken port fails the start at once.
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("--http %s: %w", cfg.HTTP, err)
+	}
+	httpSrv := &http.Server{
+		Handler: srv.Handler(),
+		// Slow or stuck clients must not hold connections for ever; bodies
+		// (a CSV import) get a minute, idle keep-alives two.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	fmt.Fprintf(stdout, "phoned is running: web and API at %s (SIP address %s)\n", url, cfg.SIP)
+	if demoUsers {
+		printDemoLogins(stdout, url)
+	}
+	log.Info("serving", "http", ln.Addr().String(), "db", cfg.DB, "tz", cfg.TZ.String(), "region", cfg.Region)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 10*time.Second)
+		defer cancel()
+		return httpSrv.Shutdown(sctx)
+	})
+	g.Go(func() error { return sessionJanitor(gctx, st, log) })
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// sessionJanitor deletes expired sessions every hour until ctx ends.
+func sessionJanitor(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if n, err := st.DeleteExpiredSessions(ctx); err != nil {
+				log.Warn("deleting expired sessions", "err", err)
+			} else if n > 0 {
+				log.Debug("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}
+
+// firstAdmin creates an admin with a random one-time password when the
+// database has no user, and prints the password once (never to the log).
+func firstAdmin(ctx context.Context, st *store.Store, stdout io.Writer, log *slog.Logger) error {
+	n, err := st.CountUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	pw := auth.NewPassword()
+	nu := store.NewUser{User: auth.User{Login: "admin", Name: "Administrator", Role: auth.RoleAdmin, Active: true}, PasswordHash: auth.HashPassword(pw)}
+	if err := st.CreateUser(ctx, &nu); err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	log.Info("empty database: created the first admin user", "login", "admin")
+	fmt.Fprintf(stdout, "first start: created user \"admin\" with the one-time password %s\n"+
+		"log in and change it (PATCH /api/users/%d {\"password\": ...}); it is not shown again\n", pw, nu.ID)
+	return nil
+}
+
+// hasDemoUsers reports whether every demo login is a user of the database.
+func hasDemoUsers(ctx context.Context, st *store.Store) (bool, error) {
+	for _, l := range demo.Logins {
+		if _, err := st.UserByLogin(ctx, l.Login); errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func printDemoLogins(w io.Writer, url string) {
+	fmt.Fprintf(w, "demo mode: open %s and log in as one of these (demo passwords: keep this on your own machine)\n", url)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  login\tpassword\trole\textension\tSIP password")
+	for _, l := range demo.Logins {
+		ext, sip := l.Extension, l.SIPPassword
+		if ext == "" {
+			ext, sip = "-", "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", l.Login, l.Password, l.Role, ext, sip)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,306 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"phoned/crm"
+)
+
+// CreatePartners stores the partners in one transaction (all or none) and
+// sets their IDs. The partners must already be normalised (crm.Partner.Normalize).
+func (s *Store) CreatePartners(ctx context.Context, ps []*crm.Partner) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		ins, err := newPartnerWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ins.close()
+		now := s.stamp()
+		for _, p := range ps {
+			res, err := ins.partner.ExecContext(ctx, p.Name, p.Company, p.TZ, tagsJSON(p.Tags), now, now)
+			if err != nil {
+				return fmt.Errorf("create partner %q: %w", p.Name, err)
+			}
+			if p.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			if err := ins.children(ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// UpdatePartner replaces the partner's fields, phones and windows.
+func (s *Store) UpdatePartner(ctx context.Context, p *crm.Partner) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE partners SET name = ?, company = ?, tz = ?, tags = ?, updated_at = ? WHERE id = ?",
+			p.Name, p.Company, p.TZ, tagsJSON(p.Tags), s.stamp(), p.ID)
+		if err != nil {
+			return fmt.Errorf("update partner %d: %w", p.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("partner %d: %w", p.ID, ErrNotFound)
+		}
+		// Keep contact ids of unchanged positions stable would need a diff;
+		// calls and events keep their own copy of the number, so replacing is safe.
+		for _, q := range []string{"DELETE FROM contact_mechanisms WHERE partner_id = ?", "DELETE FROM call_windows WHERE partner_id = ?"} {
+			if _, err := tx.ExecContext(ctx, q, p.ID); err != nil {
+				return fmt.Errorf("update partner %d: %w", p.ID, err)
+			}
+		}
+		w, err := newPartnerWriter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		return w.children(ctx, p)
+	})
+}
+
+// DeletePartner removes a partner with its phones, windows and calls.
+func (s *Store) DeletePartner(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, "DELETE FROM partners WHERE id = ?", id)
+	if err != nil {
+		return fmt.Errorf("delete partner %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("partner %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+type partnerWriter struct {
+	partner, phone, window *sql.Stmt
+}
+
+func newPartnerWriter(ctx context.Context, tx *sql.Tx) (*partnerWriter, error) {
+	var w partnerWriter
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = tx.PrepareContext(ctx, q)
+		return st
+	}
+	w.partner = prep("INSERT INTO partners (name, company, tz, tags, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+	w.phone = prep("INSERT INTO contact_mechanisms (partner_id, position, type, value, e164) VALUES (?, ?, ?, ?, ?)")
+	w.window = prep("INSERT INTO call_windows (partner_id, weekday, from_s, to_s, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?)")
+	if err != nil {
+		w.close()
+		return nil, fmt.Errorf("prepare partner writes: %w", err)
+	}
+	return &w, nil
+}
+
+func (w *partnerWriter) children(ctx context.Context, p *crm.Partner) error {
+	for i, ph := range p.Phones {
+		if _, err := w.phone.ExecContext(ctx, p.ID, i, ph.Type, ph.Number, ph.E164); err != nil {
+			return fmt.Errorf("store phone %d of partner %q: %w", i, p.Name, err)
+		}
+	}
+	for i, cw := range p.Windows {
+		if _, err := w.window.ExecContext(ctx, p.ID, int(cw.Weekday), int(cw.From), int(cw.To), cw.ValidFrom.String(), cw.ValidTo.String()); err != nil {
+			return fmt.Errorf("store window %d of partner %q: %w", i, p.Name, err)
+		}
+	}
+	return nil
+}
+
+func (w *partnerWriter) close() {
+	for _, st := range []*sql.Stmt{w.partner, w.phone, w.window} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func tagsJSON(tags []string) string {
+	if len(tags) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(tags)
+	return string(b)
+}
+
+func parseTags(s string) []string {
+	tags := []string{}
+	_ = json.Unmarshal([]byte(s), &tags) // the column is checked json_valid; a non-array reads as none
+	return tags
+}
+
+// PartnerFilter selects partners for a listing.
+type PartnerFilter struct {
+	IDs    []int64  // one of these ids
+	E164   []string // has a phone with one of these E.164 forms
+	Query  string   // case-insensitive substring of name or company
+	Tag    string   // has this tag
+	Limit  int      // default 100, at most 1000
+	Offset int
+}
+
+// Partner returns one partner with its phones and windows.
+func (s *Store) Partner(ctx context.Context, id int64) (*crm.Partner, error) {
+	ps, err := s.Partners(ctx, PartnerFilter{IDs: []int64{id}, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("partner %d: %w", id, ErrNotFound)
+	}
+	return &ps[0], nil
+}
+
+// Partners lists the partners that match f, by name then id.
+func (s *Store) Partners(ctx context.Context, f PartnerFilter) ([]crm.Partner, error) {
+	var where []string
+	var args []any
+	if len(f.IDs) > 0 {
+		where = append(where, "p.id IN ("+placeholders(len(f.IDs))+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
+	if len(f.E164) > 0 {
+		where = append(where, "p.id IN (SELECT partner_id FROM contact_mechanisms WHERE e164 IN ("+placeholders(len(f.E164))+"))")
+		for _, e := range f.E164 {
+			args = append(args, e)
+		}
+	}
+	if f.Query != "" {
+		where = append(where, "(instr(lower(p.name), lower(?)) > 0 OR instr(lower(p.company), lower(?)) > 0)")
+		args = append(args, f.Query, f.Query)
+	}
+	if f.Tag != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM json_each(p.tags) WHERE value = ?)")
+		args = append(args, f.Tag)
+	}
+	q := "SELECT p.id, p.name, p.company, p.tz, p.tags FROM partners p"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += " ORDER BY lower(p.name), p.id LIMIT ? OFFSET ?"
+	args = append(args, min(limit, 1000), max(f.Offset, 0))
+
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list partners: %w", err)
+	}
+	out := []crm.Partner{}
+	index := map[int64]int{}
+	for rows.Next() {
+		var p crm.Partner
+		var tags string
+		if err := rows.Scan(&p.ID, &p.Name, &p.Company, &p.TZ, &tags); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list partners: %w", err)
+		}
+		p.Tags = parseTags(tags)
+		p.Phones = []crm.Phone{}
+		p.Windows = []crm.Window{}
+		index[p.ID] = len(out)
+		out = append(out, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list partners: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]any, 0, len(out))
+	for _, p := range out {
+		ids = append(ids, p.ID)
+	}
+	in := placeholders(len(ids))
+	if err := s.eachRow(ctx, "SELECT partner_id, type, value, e164 FROM contact_mechanisms WHERE partner_id IN ("+in+") ORDER BY partner_id, position", ids, func(r *sql.Rows) error {
+		var pid int64
+		var ph crm.Phone
+		if err := r.Scan(&pid, &ph.Type, &ph.Number, &ph.E164); err != nil {
+			return err
+		}
+		p := &out[index[pid]]
+		p.Phones = append(p.Phones, ph)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("list partner phones: %w", err)
+	}
+	if err := s.eachRow(ctx, "SELECT partner_id, weekday, from_s, to_s, valid_from, valid_to FROM call_windows WHERE partner_id IN ("+in+") ORDER BY partner_id, id", ids, func(r *sql.Rows) error {
+		var pid int64
+		w, err := scanWindow(r, &pid)
+		if err != nil {
+			return err
+		}
+		p := &out[index[pid]]
+		p.Windows = append(p.Windows, w)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("list partner windows: %w", err)
+	}
+	return out, nil
+}
+
+func scanWindow(r *sql.Rows, pid *int64) (crm.Window, error) {
+	var w crm.Window
+	var wd, from, to int
+	var vf, vt string
+	if err := r.Scan(pid, &wd, &from, &to, &vf, &vt); err != nil {
+		return w, err
+	}
+	w.Weekday, w.From, w.To = weekday(wd), crm.Clock(from), crm.Clock(to)
+	var err error
+	if w.ValidFrom, err = crm.ParseDate(vf); err != nil {
+		return w, fmt.Errorf("stored window valid_from: %w", err)
+	}
+	if w.ValidTo, err = crm.ParseDate(vt); err != nil {
+		return w, fmt.Errorf("stored window valid_to: %w", err)
+	}
+	return w, nil
+}
+
+func (s *Store) eachRow(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// PartnerExists reports whether a partner with this id exists.
+func (s *Store) PartnerExists(ctx context.Context, id int64) (bool, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, "SELECT 1 FROM partners WHERE id = ?", id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// CountPartners returns how many partners exist.
+func (s *Store) CountPartners(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM partners").Scan(&n)
+	return n, err
+}
