@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"phoned/auth"
 	"phoned/comm"
 	"phoned/planner"
@@ -134,17 +136,24 @@ func (s *Server) RunPlanner(ctx context.Context, p auth.Principal, req PlannerRe
 	// another run, or both would plan the same partner.
 	s.planMu.Lock()
 	defer s.planMu.Unlock()
-	partners, err := s.st.PlannerPartners(ctx, s.cfg.DefaultZone)
-	if err != nil {
-		return nil, err
-	}
 	var near *store.TimeRange
 	if gap != nil && len(slots) > 0 {
 		g := time.Duration(*gap) * 24 * time.Hour
 		near = &store.TimeRange{From: slots[0].Add(-g), To: slots[len(slots)-1].Add(g)}
 	}
-	history, err := s.st.PlannerHistory(ctx, utm, near)
-	if err != nil {
+	// The partners and the history are independent reads: do them at once.
+	var partners []planner.Partner
+	var history map[int64]planner.History
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		partners, err = s.st.PlannerPartners(gctx, s.cfg.DefaultZone)
+		return err
+	})
+	g.Go(func() (err error) {
+		history, err = s.st.PlannerHistory(gctx, utm, near)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	res := planner.Run(planner.Input{Slots: slots, Partners: partners, Criteria: crit, History: history, DaysGap: gap})

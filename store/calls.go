@@ -197,3 +197,9 @@ func (s *Store) PurposeByName(ctx context.Context, name string) (*comm.Purpose, 
 func (s *Store) PlannedCalls(ctx context.Context, userID int64, from, to time.Time) ([]comm.PhoneCall, error) {
 	return s.Calls(ctx, CallFilter{UserID: userID, State: comm.CallPlanned, From: from, To: to, Limit: 10000})
 }
+
+// CreateCalls stores many calls in one transaction (all or none) and sets
+// their IDs: for imports and for loading test data.
+func (s *Store) CreateCalls(ctx context.Context, calls []comm.PhoneCall) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertCalls(ctx, tx, calls) })
+}

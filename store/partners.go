@@ -14,6 +14,7 @@ import (
 // CreatePartners stores the partners in one transaction (all or none) and
 // sets their IDs. The partners must already be normalised (crm.Partner.Normalize).
 func (s *Store) CreatePartners(ctx context.Context, ps []*crm.Partner) error {
+	defer s.partnersChanged()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		ins, err := newPartnerWriter(ctx, tx)
 		if err != nil {
@@ -22,7 +23,7 @@ func (s *Store) CreatePartners(ctx context.Context, ps []*crm.Partner) error {
 		defer ins.close()
 		now := s.stamp()
 		for _, p := range ps {
-			res, err := ins.partner.ExecContext(ctx, p.Name, p.Company, p.TZ, tagsJSON(p.Tags), now, now)
+			res, err := ins.partner.ExecContext(ctx, p.Name, p.Company, p.TZ, tagsJSON(p.Tags), encodeWindows(p.Windows), now, now)
 			if err != nil {
 				return fmt.Errorf("create partner %q: %w", p.Name, err)
 			}
@@ -39,9 +40,10 @@ func (s *Store) CreatePartners(ctx context.Context, ps []*crm.Partner) error {
 
 // UpdatePartner replaces the partner's fields, phones and windows.
 func (s *Store) UpdatePartner(ctx context.Context, p *crm.Partner) error {
+	defer s.partnersChanged()
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE partners SET name = ?, company = ?, tz = ?, tags = ?, updated_at = ? WHERE id = ?",
-			p.Name, p.Company, p.TZ, tagsJSON(p.Tags), s.stamp(), p.ID)
+		res, err := tx.ExecContext(ctx, "UPDATE partners SET name = ?, company = ?, tz = ?, tags = ?, call_windows = ?, updated_at = ? WHERE id = ?",
+			p.Name, p.Company, p.TZ, tagsJSON(p.Tags), encodeWindows(p.Windows), s.stamp(), p.ID)
 		if err != nil {
 			return fmt.Errorf("update partner %d: %w", p.ID, err)
 		}
@@ -50,10 +52,8 @@ func (s *Store) UpdatePartner(ctx context.Context, p *crm.Partner) error {
 		}
 		// Keep contact ids of unchanged positions stable would need a diff;
 		// calls and events keep their own copy of the number, so replacing is safe.
-		for _, q := range []string{"DELETE FROM contact_mechanisms WHERE partner_id = ?", "DELETE FROM call_windows WHERE partner_id = ?"} {
-			if _, err := tx.ExecContext(ctx, q, p.ID); err != nil {
-				return fmt.Errorf("update partner %d: %w", p.ID, err)
-			}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM contact_mechanisms WHERE partner_id = ?", p.ID); err != nil {
+			return fmt.Errorf("update partner %d: %w", p.ID, err)
 		}
 		w, err := newPartnerWriter(ctx, tx)
 		if err != nil {
@@ -66,6 +66,7 @@ func (s *Store) UpdatePartner(ctx context.Context, p *crm.Partner) error {
 
 // DeletePartner removes a partner with its phones, windows and calls.
 func (s *Store) DeletePartner(ctx context.Context, id int64) error {
+	defer s.partnersChanged()
 	res, err := s.w.ExecContext(ctx, "DELETE FROM partners WHERE id = ?", id)
 	if err != nil {
 		return fmt.Errorf("delete partner %d: %w", id, err)
@@ -77,7 +78,7 @@ func (s *Store) DeletePartner(ctx context.Context, id int64) error {
 }
 
 type partnerWriter struct {
-	partner, phone, window *sql.Stmt
+	partner, phone *sql.Stmt
 }
 
 func newPartnerWriter(ctx context.Context, tx *sql.Tx) (*partnerWriter, error) {
@@ -91,9 +92,8 @@ func newPartnerWriter(ctx context.Context, tx *sql.Tx) (*partnerWriter, error) {
 		st, err = tx.PrepareContext(ctx, q)
 		return st
 	}
-	w.partner = prep("INSERT INTO partners (name, company, tz, tags, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+	w.partner = prep("INSERT INTO partners (name, company, tz, tags, call_windows, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
 	w.phone = prep("INSERT INTO contact_mechanisms (partner_id, position, type, value, e164) VALUES (?, ?, ?, ?, ?)")
-	w.window = prep("INSERT INTO call_windows (partner_id, weekday, from_s, to_s, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?)")
 	if err != nil {
 		w.close()
 		return nil, fmt.Errorf("prepare partner writes: %w", err)
@@ -107,16 +107,11 @@ func (w *partnerWriter) children(ctx context.Context, p *crm.Partner) error {
 			return fmt.Errorf("store phone %d of partner %q: %w", i, p.Name, err)
 		}
 	}
-	for i, cw := range p.Windows {
-		if _, err := w.window.ExecContext(ctx, p.ID, int(cw.Weekday), int(cw.From), int(cw.To), cw.ValidFrom.String(), cw.ValidTo.String()); err != nil {
-			return fmt.Errorf("store window %d of partner %q: %w", i, p.Name, err)
-		}
-	}
 	return nil
 }
 
 func (w *partnerWriter) close() {
-	for _, st := range []*sql.Stmt{w.partner, w.phone, w.window} {
+	for _, st := range []*sql.Stmt{w.partner, w.phone} {
 		if st != nil {
 			st.Close()
 		}
@@ -183,7 +178,7 @@ func (s *Store) Partners(ctx context.Context, f PartnerFilter) ([]crm.Partner, e
 		where = append(where, "EXISTS (SELECT 1 FROM json_each(p.tags) WHERE value = ?)")
 		args = append(args, f.Tag)
 	}
-	q := "SELECT p.id, p.name, p.company, p.tz, p.tags FROM partners p"
+	q := "SELECT p.id, p.name, p.company, p.tz, p.tags, p.call_windows FROM partners p"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -202,14 +197,18 @@ func (s *Store) Partners(ctx context.Context, f PartnerFilter) ([]crm.Partner, e
 	index := map[int64]int{}
 	for rows.Next() {
 		var p crm.Partner
-		var tags string
-		if err := rows.Scan(&p.ID, &p.Name, &p.Company, &p.TZ, &tags); err != nil {
+		var tags, windows string
+		if err := rows.Scan(&p.ID, &p.Name, &p.Company, &p.TZ, &tags, &windows); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list partners: %w", err)
 		}
 		p.Tags = parseTags(tags)
 		p.Phones = []crm.Phone{}
-		p.Windows = []crm.Window{}
+		var err error
+		if p.Windows, err = decodeWindows(windows); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("partner %d: %w", p.ID, err)
+		}
 		index[p.ID] = len(out)
 		out = append(out, p)
 	}
@@ -237,37 +236,7 @@ func (s *Store) Partners(ctx context.Context, f PartnerFilter) ([]crm.Partner, e
 	}); err != nil {
 		return nil, fmt.Errorf("list partner phones: %w", err)
 	}
-	if err := s.eachRow(ctx, "SELECT partner_id, weekday, from_s, to_s, valid_from, valid_to FROM call_windows WHERE partner_id IN ("+in+") ORDER BY partner_id, id", ids, func(r *sql.Rows) error {
-		var pid int64
-		w, err := scanWindow(r, &pid)
-		if err != nil {
-			return err
-		}
-		p := &out[index[pid]]
-		p.Windows = append(p.Windows, w)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("list partner windows: %w", err)
-	}
 	return out, nil
-}
-
-func scanWindow(r *sql.Rows, pid *int64) (crm.Window, error) {
-	var w crm.Window
-	var wd, from, to int
-	var vf, vt string
-	if err := r.Scan(pid, &wd, &from, &to, &vf, &vt); err != nil {
-		return w, err
-	}
-	w.Weekday, w.From, w.To = weekday(wd), crm.Clock(from), crm.Clock(to)
-	var err error
-	if w.ValidFrom, err = crm.ParseDate(vf); err != nil {
-		return w, fmt.Errorf("stored window valid_from: %w", err)
-	}
-	if w.ValidTo, err = crm.ParseDate(vt); err != nil {
-		return w, fmt.Errorf("stored window valid_to: %w", err)
-	}
-	return w, nil
 }
 
 func (s *Store) eachRow(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {

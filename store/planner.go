@@ -5,28 +5,45 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"phoned/comm"
+	"phoned/crm"
 	"phoned/planner"
 )
 
-// PlannerPartners loads every partner in the planner's form: zone
-// resolved (defaultZone when the partner has none, or an unknown one), the
-// windows, and the first phone in E.164. Three flat queries, no per-row
-// round trips: a run over 100,000 partners reads them in well under a second.
+// PlannerPartners returns every partner in the planner's form: zone
+// resolved (defaultZone when the partner has none), windows, and the
+// first phone in E.164. The result is shared and must not be modified.
+//
+// Reading 100,000 partners with their windows row by row costs about a
+// second, so the store keeps the last result and reuses it until a
+// partner is written: phoned is the only writer of its database, and every
+// partner write goes through this Store and moves partnerGen on.
 func (s *Store) PlannerPartners(ctx context.Context, defaultZone *time.Location) ([]planner.Partner, error) {
-	conn, err := s.r.Conn(ctx) // one snapshot-consistent connection for the three reads
-	if err != nil {
-		return nil, fmt.Errorf("planner partners: %w", err)
+	s.plannerMu.Lock()
+	defer s.plannerMu.Unlock()
+	gen := s.partnerGen.Load()
+	if s.plannerCache != nil && s.plannerCacheGen == gen && s.plannerCacheZone == defaultZone {
+		return s.plannerCache, nil
 	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	ps, err := s.loadPlannerPartners(ctx, defaultZone)
 	if err != nil {
-		return nil, fmt.Errorf("planner partners: %w", err)
+		return nil, err
 	}
-	defer tx.Rollback()
+	s.plannerCache, s.plannerCacheGen, s.plannerCacheZone = ps, gen, defaultZone
+	return ps, nil
+}
 
+// partnersChanged invalidates the planner's snapshot.
+func (s *Store) partnersChanged() { s.partnerGen.Add(1) }
+
+// loadPlannerPartners reads the partners in one flat query: each row has
+// the partner's windows column and its first number (joined through the
+// unique (partner_id, position) index).
+func (s *Store) loadPlannerPartners(ctx context.Context, defaultZone *time.Location) ([]planner.Partner, error) {
 	zones := map[string]*time.Location{"": defaultZone}
 	zone := func(name string) *time.Location {
 		if z, ok := zones[name]; ok {
@@ -39,69 +56,37 @@ func (s *Store) PlannerPartners(ctx context.Context, defaultZone *time.Location)
 		zones[name] = z
 		return z
 	}
-
+	// Identical window lists (common: office hours) are decoded once and
+	// share one slice, which also lets the planner group them cheaply.
+	windowSets := map[string][]crm.Window{}
 	var ps []planner.Partner
-	index := map[int64]int32{}
-	rows, err := tx.QueryContext(ctx, "SELECT id, name, tz, tags FROM partners")
-	if err != nil {
-		return nil, fmt.Errorf("planner partners: %w", err)
-	}
-	for rows.Next() {
+	err := s.eachRow(ctx, `SELECT p.id, p.name, p.tz, p.tags, p.call_windows, COALESCE(c.e164, '')
+		FROM partners p LEFT JOIN contact_mechanisms c ON c.partner_id = p.id AND c.position = 0`, nil, func(r *sql.Rows) error {
 		var p planner.Partner
-		var tz, tags string
-		if err := rows.Scan(&p.ID, &p.Name, &tz, &tags); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("planner partners: %w", err)
+		var tz, tags, windows string
+		if err := r.Scan(&p.ID, &p.Name, &tz, &tags, &windows, &p.Phone); err != nil {
+			return err
 		}
 		p.Zone = zone(tz)
 		if tags != "[]" {
 			p.Tags = parseTags(tags)
 		}
-		index[p.ID] = int32(len(ps))
+		if windows != "" {
+			ws, ok := windowSets[windows]
+			if !ok {
+				var err error
+				if ws, err = decodeWindows(windows); err != nil {
+					return fmt.Errorf("partner %d: %w", p.ID, err)
+				}
+				windowSets[windows] = ws
+			}
+			p.Windows = ws
+		}
 		ps = append(ps, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("planner partners: %w", err)
-	}
-
-	rows, err = tx.QueryContext(ctx, "SELECT partner_id, e164 FROM contact_mechanisms WHERE position = 0 AND e164 <> ''")
-	if err != nil {
-		return nil, fmt.Errorf("planner phones: %w", err)
-	}
-	for rows.Next() {
-		var pid int64
-		var e164 string
-		if err := rows.Scan(&pid, &e164); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("planner phones: %w", err)
-		}
-		if i, ok := index[pid]; ok {
-			ps[i].Phone = e164
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("planner phones: %w", err)
-	}
-
-	rows, err = tx.QueryContext(ctx, "SELECT partner_id, weekday, from_s, to_s, valid_from, valid_to FROM call_windows ORDER BY partner_id, id")
-	if err != nil {
-		return nil, fmt.Errorf("planner windows: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var pid int64
-		w, err := scanWindow(rows, &pid)
-		if err != nil {
-			return nil, fmt.Errorf("planner windows: %w", err)
-		}
-		if i, ok := index[pid]; ok {
-			ps[i].Windows = append(ps[i].Windows, w)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("planner windows: %w", err)
 	}
 	return ps, nil
 }
@@ -109,39 +94,38 @@ func (s *Store) PlannerPartners(ctx context.Context, defaultZone *time.Location)
 // PlannerHistory returns, per partner, the counting calls (planned or
 // done) of the combination u: their number and latest due, and, when
 // near is not nil, the dues inside [near.From, near.To] (those that can
-// block a slot of the run).
+// block a slot of the run). One grouped query: SQLite walks the
+// combination's index and the Go side scans one row per partner called.
 func (s *Store) PlannerHistory(ctx context.Context, u comm.UTM, near *TimeRange) (map[int64]planner.History, error) {
 	h := map[int64]planner.History{}
-	const combo = "campaign = ? AND source = ? AND medium = ? AND state <> 'cancelled'"
-	args := []any{u.Campaign, u.Source, u.Medium}
-	err := s.eachRow(ctx, "SELECT partner_id, count(*), max(due) FROM phone_calls WHERE "+combo+" GROUP BY partner_id", args, func(r *sql.Rows) error {
-		var pid, latest int64
-		var n int
-		if err := r.Scan(&pid, &n, &latest); err != nil {
-			return err
-		}
-		h[pid] = planner.History{Count: n, Latest: time.Unix(latest, 0)}
-		return nil
-	})
+	var lo, hi int64 = 1, 0 // an empty range unless near is given
+	if near != nil {
+		lo, hi = near.From.Unix(), near.To.Unix()
+	}
+	err := s.eachRow(ctx, `SELECT partner_id, count(*), max(due), COALESCE(group_concat(CASE WHEN due BETWEEN ? AND ? THEN due END), '')
+		FROM phone_calls WHERE campaign = ? AND source = ? AND medium = ? AND state <> 'cancelled' GROUP BY partner_id`,
+		[]any{lo, hi, u.Campaign, u.Source, u.Medium}, func(r *sql.Rows) error {
+			var pid, latest int64
+			var n int
+			var dues string
+			if err := r.Scan(&pid, &n, &latest, &dues); err != nil {
+				return err
+			}
+			e := planner.History{Count: n, Latest: time.Unix(latest, 0)}
+			if dues != "" {
+				for _, d := range strings.Split(dues, ",") {
+					v, err := strconv.ParseInt(d, 10, 64)
+					if err != nil {
+						return fmt.Errorf("stored due %q: %w", d, err)
+					}
+					e.Dues = append(e.Dues, time.Unix(v, 0))
+				}
+			}
+			h[pid] = e
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("planner history: %w", err)
-	}
-	if near == nil {
-		return h, nil
-	}
-	args = append(args, near.From.Unix(), near.To.Unix())
-	err = s.eachRow(ctx, "SELECT partner_id, due FROM phone_calls WHERE "+combo+" AND due BETWEEN ? AND ?", args, func(r *sql.Rows) error {
-		var pid, due int64
-		if err := r.Scan(&pid, &due); err != nil {
-			return err
-		}
-		e := h[pid]
-		e.Dues = append(e.Dues, time.Unix(due, 0))
-		h[pid] = e
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("planner history dues: %w", err)
 	}
 	return h, nil
 }

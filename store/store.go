@@ -18,9 +18,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"phoned/planner"
 )
 
 //go:embed migrations/*.sql
@@ -31,6 +35,13 @@ type Store struct {
 	w   *sql.DB // the one writer
 	r   *sql.DB // readers
 	now func() time.Time
+
+	partnerGen atomic.Int64 // moves on at every partner write
+
+	plannerMu        sync.Mutex // guards the following: the planner's partner snapshot
+	plannerCache     []planner.Partner
+	plannerCacheGen  int64
+	plannerCacheZone *time.Location
 }
 
 // Options tune Open. The zero value is usable.

@@ -7,7 +7,7 @@ import (
 
 // tables are the data model's tables, for TableCounts.
 var tables = []string{
-	"users", "sessions", "api_tokens", "partners", "contact_mechanisms", "call_windows", "utm_names", "purposes",
+	"users", "sessions", "api_tokens", "partners", "contact_mechanisms", "utm_names", "purposes",
 	"planner_runs", "rules", "phone_calls", "cases", "comm_events", "comm_event_parties", "comm_event_contacts", "follow_ups",
 }
 

@@ -56,16 +56,16 @@ func parseServe(args []string, lookupEnv func(string) (string, bool), stderr io.
 		}
 		source[o.flag] = src
 		if o.flag == "demo" {
-			b, err := strconv.ParseBool(def)
-			if err != nil {
-				return serveConfig{}, fmt.Errorf("%s: %q is not true or false", o.env, def)
-			}
-			vals[o.flag] = new(string)
-			*vals[o.flag] = strconv.FormatBool(b)
+			// Checked below with the others, so that --demo wins over a
+			// bad PHONED_DEMO as every flag wins over its variable.
+			v := def
+			vals[o.flag] = &v
 			fs.BoolFunc(o.flag, o.help+" (env "+o.env+")", func(s string) error {
-				b, err := strconv.ParseBool(s)
-				*vals["demo"] = strconv.FormatBool(b)
-				return err
+				if _, err := strconv.ParseBool(s); err != nil {
+					return err
+				}
+				v = s
+				return nil
 			})
 			continue
 		}
@@ -120,7 +120,9 @@ func parseServe(args []string, lookupEnv func(string) (string, bool), stderr io.
 	default:
 		return cfg, fmt.Errorf("%s: %q is not text or json", name("log-format"), cfg.LogFormat)
 	}
-	cfg.Demo = *vals["demo"] == "true"
+	if cfg.Demo, err = strconv.ParseBool(strings.TrimSpace(*vals["demo"])); err != nil {
+		return cfg, fmt.Errorf("%s: %q is not true or false", name("demo"), *vals["demo"])
+	}
 	return cfg, nil
 }
 

@@ -80,6 +80,17 @@ func TestParseServe(t *testing.T) {
 			want: func() wantConfig { w := defaults; w.TZ, w.HTTP = "Europe/Brussels", "127.0.0.1:0"; return w }(),
 		},
 		{
+			name: "--demo wins over a bad PHONED_DEMO",
+			env:  map[string]string{"PHONED_DEMO": "yes"},
+			args: []string{"--demo=false"},
+			want: defaults,
+		},
+		{
+			name: "PHONED_DEMO in another spelling",
+			env:  map[string]string{"PHONED_DEMO": "1"},
+			want: func() wantConfig { w := defaults; w.Demo = true; return w }(),
+		},
+		{
 			name: "bare --demo",
 			args: []string{"--demo"},
 			want: func() wantConfig { w := defaults; w.Demo = true; return w }(),
@@ -134,7 +145,8 @@ func TestParseServeErrors(t *testing.T) {
 		{name: "empty db", args: []string{"--db", ""}, want: []string{"--db"}},
 		{name: "blank db", args: []string{"--db", "   "}, want: []string{"--db"}},
 		{name: "bad demo flag", args: []string{"--demo=maybe"}, want: []string{"demo", "maybe"}},
-		{name: "bad PHONED_DEMO", env: map[string]string{"PHONED_DEMO": "maybe"}, want: []string{"PHONED_DEMO", "maybe"}},
+		{name: "bad PHONED_DEMO", env: map[string]string{"PHONED_DEMO": "maybe"}, want: []string{"--demo", "PHONED_DEMO", "maybe"}},
+		{name: "empty PHONED_DEMO", env: map[string]string{"PHONED_DEMO": ""}, want: []string{"--demo", "PHONED_DEMO"}},
 		{name: "bad PHONED_TZ", env: map[string]string{"PHONED_TZ": "Mars/Olympus_Mons"}, want: []string{"--tz", "PHONED_TZ"}},
 		{name: "bad PHONED_HTTP", env: map[string]string{"PHONED_HTTP": "nowhere"}, want: []string{"--http", "PHONED_HTTP"}},
 		{name: "bad PHONED_SIP", env: map[string]string{"PHONED_SIP": "1.2.3.4:99999"}, want: []string{"--sip", "PHONED_SIP"}},

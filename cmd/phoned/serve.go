@@ -22,6 +22,14 @@ import (
 // serve runs the daemon until ctx ends, then shuts down gracefully.
 func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
+	// Listen first, so a taken port fails the start at once, before the
+	// database is touched: a first admin created by a start that then
+	// fails would have its one-time password scroll by with the error.
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("--http %s: %w", cfg.HTTP, err)
+	}
+	defer ln.Close() // for the returns before Serve, which closes it itself
 	st, err := store.Open(ctx, cfg.DB, store.Options{})
 	if err != nil {
 		return err
@@ -56,11 +64,6 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 
-	// Listen before serving, so a taken port fails the start at once.
-	ln, err := net.Listen("tcp", cfg.HTTP)
-	if err != nil {
-		return fmt.Errorf("--http %s: %w", cfg.HTTP, err)
-	}
 	httpSrv := &http.Server{
 		Handler: srv.Handler(),
 		// Slow or stuck clients must not hold connections for ever; bodies

@@ -127,7 +127,7 @@ func (d *daemon) stop() error {
 	}
 }
 
-// client returns an HTTP client with its own cookie jar (one logged-in
+// newClient returns an HTTP client with its own cookie jar (one logged-in
 // user) whose connections are closed when the test ends.
 func newClient(t *testing.T) *http.Client {
 	t.Helper()
@@ -303,8 +303,15 @@ func TestServeTakenPort(t *testing.T) {
 	if !strings.Contains(err.Error(), "--http") || !strings.Contains(err.Error(), ln.Addr().String()) {
 		t.Errorf("error %q does not name --http and the address", err)
 	}
-	if strings.Contains(stdout.String(), "web and API at") {
-		t.Errorf("serve printed its URL though it could not listen:\n%s", stdout.String())
+	if stdout.Len() > 0 {
+		t.Errorf("serve printed %q though it could not listen, want nothing", stdout.String())
+	}
+
+	// The failed start created no admin whose one-time password scrolled
+	// by with the error: the next start still prints one.
+	d := startServe(t, cfg.DB)
+	if passwordLine.FindStringSubmatch(d.stdout.String()) == nil {
+		t.Errorf("start after a failed one printed no admin password:\n%s", d.stdout)
 	}
 }
 
@@ -343,10 +350,10 @@ func TestServeDemo(t *testing.T) {
 	alice := newClient(t)
 	login(t, alice, d.url, "alice", logins["alice"].password)
 	var queue []struct {
-		ID    int64  `json:"id"`
-		User  string `json:"user"`
-		State string `json:"state"`
-		Due   time.Time
+		ID    int64     `json:"id"`
+		User  string    `json:"user"`
+		State string    `json:"state"`
+		Due   time.Time `json:"due"`
 	}
 	getJSON(t, alice, d.url+"api/queue", &queue)
 	if len(queue) == 0 {
@@ -414,17 +421,39 @@ func TestServeDemo(t *testing.T) {
 }
 
 // TestServeDemoOnExistingDatabase starts --demo on a database that a
-// plain start created: it must serve it as it is, not fail looking for the
-// demo agents.
+// plain start created (it has an "admin" but no demo agents): serve must
+// serve it as it is, neither failing on the missing demo agents nor
+// printing demo passwords that do not work there.
 func TestServeDemoOnExistingDatabase(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "phoned.db")
 	d := startServe(t, db)
+	m := passwordLine.FindStringSubmatch(d.stdout.String())
+	if m == nil {
+		t.Fatalf("first start printed no admin password:\n%s", d.stdout)
+	}
 	if err := d.stop(); err != nil {
 		t.Fatal(err)
 	}
+
 	d2 := startServe(t, db, "--demo")
+	if err := d2.stop(); err != nil {
+		t.Fatalf("serve --demo on an existing database returned %v, want nil", err)
+	}
+	if out := d2.stdout.String(); strings.Contains(out, "demo mode") || len(demoLogins(out)) > 0 {
+		t.Errorf("serve --demo on a database it did not seed printed demo logins:\n%s", out)
+	}
+	if logs := d2.stderr.String(); !strings.Contains(logs, "not seeded by --demo") {
+		t.Errorf("the log does not say the database is not a demo one:\n%s", logs)
+	}
+
+	d3 := startServe(t, db, "--demo")
 	c := newClient(t)
-	if status, body := do(t, c, http.MethodGet, d2.url+"healthz", nil); status != http.StatusOK {
-		t.Errorf("GET /healthz = %d %s, want 200", status, body)
+	login(t, c, d3.url, "admin", m[1])
+	var users []struct {
+		Login string `json:"login"`
+	}
+	getJSON(t, c, d3.url+"api/users", &users)
+	if len(users) != 1 || users[0].Login != "admin" {
+		t.Errorf("users after serve --demo on an existing database = %+v, want only the admin", users)
 	}
 }

@@ -1,0 +1,5 @@
+package api
+
+import "os"
+
+func osMkdirTemp(pattern string) (string, error) { return os.MkdirTemp("", pattern) }
