@@ -20,7 +20,7 @@ import (
 
 // env is a running API over a fresh SQLite file, with a token per role.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	st      *store.Store
 	srv     *httptest.Server
 	api     *Server
@@ -30,7 +30,7 @@ type env struct {
 	logBuf  *bytes.Buffer
 }
 
-func newEnv(t *testing.T, now func() time.Time) *env {
+func newEnv(t testing.TB, now func() time.Time) *env {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "phoned.db")
@@ -159,7 +159,7 @@ func (e *env) doHeaders(method, path string, body any, hdr func(http.Header)) re
 }
 
 // want fails the test unless r has the status.
-func (r resp) want(t *testing.T, status int) resp {
+func (r resp) want(t testing.TB, status int) resp {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
@@ -169,7 +169,7 @@ func (r resp) want(t *testing.T, status int) resp {
 
 // wantError fails unless r is an error with the status and field, and a
 // non-empty message.
-func (r resp) wantError(t *testing.T, status int, field string) {
+func (r resp) wantError(t testing.TB, status int, field string) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
@@ -215,3 +215,12 @@ func fixedClock(s string) func() time.Time {
 func purposeNamed(name string) comm.Purpose { return comm.Purpose{Name: name} }
 
 func authHash(tok string) []byte { return auth.SecretHash(tok) }
+
+// countsF is counts for a fuzz iteration's own *testing.T.
+func (e *env) countsF(t testing.TB) map[string]int {
+	c, err := e.st.TableCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -17,6 +17,7 @@ import (
 	"phoned/auth"
 	"phoned/demo"
 	"phoned/store"
+	"phoned/webphone"
 )
 
 // serve runs the daemon until ctx ends, then shuts down gracefully.
@@ -37,6 +38,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	defer st.Close()
 
 	srv := api.New(api.Config{DefaultZone: cfg.TZ, Region: cfg.Region}, st, log)
+	web := webphone.Handler()
+	srv.Handle("GET /{$}", web)
+	srv.Handle("GET /static/", web)
 	demoUsers := false // the demo logins exist, so planning for them and printing them make sense
 	if cfg.Demo {
 		seeded, err := demo.Seed(ctx, st, cfg.Region)
