@@ -123,6 +123,7 @@ func TestPlannerValidationErrorsNameTheField(t *testing.T) {
 		{"zero duration", map[string]any{"duration_minutes": 0}, "duration_minutes"},
 		{"duration over a day", map[string]any{"duration_minutes": 1441}, "duration_minutes"},
 		{"missing duration", map[string]any{"duration_minutes": nil}, "duration_minutes"},
+		{"too many slots (a year of minutes)", map[string]any{"start": "2026-01-01T00:00", "end": "2026-12-31T23:59", "duration_minutes": 1}, "end"},
 		{"negative days gap", map[string]any{"repeat": map[string]any{"days_gap": -1}}, "repeat.days_gap"},
 		{"days gap over ten years", map[string]any{"repeat": map[string]any{"days_gap": 3651}}, "repeat.days_gap"},
 		{"repeat without days gap", map[string]any{"repeat": map[string]any{}}, "repeat.days_gap"},

@@ -27,6 +27,29 @@ type segment struct {
 	first, end int // slot indices [first, end)
 	date       crm.Date
 	weekday    time.Weekday
+	step       int32 // the times of day are first's + k×step; 0: irregular
+}
+
+// between returns the range [lo, hi) of slot indices of s whose time of
+// day (tod, by slot) lies in [from, to]; lo >= hi when there is none.
+// Segments are usually one day's grid as seen in the zone, evenly spaced,
+// and then no search is needed.
+func (s *segment) between(tod []int32, from, to crm.Clock) (lo, hi int) {
+	n := s.end - s.first
+	if s.step > 0 {
+		t0, step := crm.Clock(tod[s.first]), crm.Clock(s.step)
+		if from > t0 {
+			lo = int((from - t0 + step - 1) / step)
+		}
+		if to >= t0 {
+			hi = int((to-t0)/step) + 1
+		}
+		return s.first + min(lo, n), s.first + min(hi, n)
+	}
+	tods := tod[s.first:s.end]
+	lo = sort.Search(n, func(i int) bool { return crm.Clock(tods[i]) >= from })
+	hi = lo + sort.Search(n-lo, func(i int) bool { return crm.Clock(tods[lo+i]) > to })
+	return s.first + lo, s.first + hi
 }
 
 func newZoneSlots(slots []time.Time, zone *time.Location) *zoneSlots {
@@ -47,7 +70,15 @@ func newZoneSlots(slots []time.Time, zone *time.Location) *zoneSlots {
 				first:   i,
 				date:    crm.DateOf(time.Unix(day*secondsPerDay, 0).UTC()),
 				weekday: time.Weekday(floorMod(day+4, 7)), // 1970-01-01 was a Thursday
+				step:    1,                                // until a second slot says otherwise
 			})
+		} else if s := &segs[len(segs)-1]; s.step > 0 {
+			switch {
+			case i == s.first+1:
+				s.step = tod - prevTod
+			case tod-prevTod != s.step:
+				s.step = 0
+			}
 		}
 		prevDay, prevTod = day, tod
 	}
@@ -79,11 +110,9 @@ func (z *zoneSlots) appendIntervals(dst []interval, group int32, windows []crm.W
 			if !validOn(w, s.date) {
 				continue
 			}
-			tods := z.tod[s.first:s.end]
-			lo := sort.Search(len(tods), func(i int) bool { return crm.Clock(tods[i]) >= w.From })
-			hi := lo + sort.Search(len(tods)-lo, func(i int) bool { return crm.Clock(tods[lo+i]) > w.To })
+			lo, hi := s.between(z.tod, w.From, w.To)
 			if lo < hi {
-				dst = append(dst, interval{int32(s.first + lo), int32(s.first + hi), group})
+				dst = append(dst, interval{int32(lo), int32(hi), group})
 			}
 		}
 	}

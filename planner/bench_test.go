@@ -21,8 +21,9 @@ var benchZones = []string{
 // in Europe/Brussels (97 a day), partners partners in 15 zones sharing 300
 // window lists, and 2 counting calls per partner spread over three months
 // around the run (for half of the partners without repetition, so that
-// some are left to call).
-func benchInput(b *testing.B, partners, days int, repeat bool) Input {
+// some are left to call). With shareWindows, partners with equal window
+// lists share one slice, as the store loads them; without, each has its own.
+func benchInput(b *testing.B, partners, days int, repeat, shareWindows bool) Input {
 	rng := rand.New(rand.NewPCG(uint64(partners), uint64(days)))
 	slots, err := Grid(Times{
 		Start:           "2026-03-02T09:00",
@@ -66,9 +67,13 @@ func benchInput(b *testing.B, partners, days int, repeat bool) Input {
 			ID:      id,
 			Name:    fmt.Sprintf("%c%c%c partner %d", 'A'+rng.IntN(26), 'a'+rng.IntN(26), 'a'+rng.IntN(26), id),
 			Zone:    zones[rng.IntN(len(zones))],
-			Windows: slices.Clone(windowSets[rng.IntN(len(windowSets))]), // as loaded: one list per partner
+			Windows: windowSets[rng.IntN(len(windowSets))],
 			Phone:   fmt.Sprintf("+32255%06d", id),
 		})
+		if !shareWindows { // decoded per partner
+			p := &in.Partners[len(in.Partners)-1]
+			p.Windows = slices.Clone(p.Windows)
+		}
 		if !repeat && i%2 == 0 {
 			continue
 		}
@@ -91,20 +96,26 @@ func benchInput(b *testing.B, partners, days int, repeat bool) Input {
 func BenchmarkRun(b *testing.B) {
 	for _, bc := range []struct {
 		partners, days int
-		repeat         bool
+		repeat, shared bool
 	}{
-		{10_000, 3, true},
-		{10_000, 30, true},
-		{100_000, 3, true},
-		{100_000, 30, true},
-		{100_000, 30, false},
+		{10_000, 3, true, false},
+		{10_000, 30, true, false},
+		{100_000, 3, true, false},
+		{100_000, 30, true, false},
+		{100_000, 30, false, false},
+		{100_000, 30, true, true},
 	} {
-		mode := "repeat"
-		if !bc.repeat {
-			mode = "no-repeat"
+		name := fmt.Sprintf("partners=%dk/days=%d/", bc.partners/1000, bc.days)
+		if bc.repeat {
+			name += "repeat"
+		} else {
+			name += "no-repeat"
 		}
-		b.Run(fmt.Sprintf("partners=%dk/days=%d/%s", bc.partners/1000, bc.days, mode), func(b *testing.B) {
-			in := benchInput(b, bc.partners, bc.days, bc.repeat)
+		if bc.shared {
+			name += "/shared-windows"
+		}
+		b.Run(name, func(b *testing.B) {
+			in := benchInput(b, bc.partners, bc.days, bc.repeat, bc.shared)
 			b.ReportAllocs()
 			var res Result
 			for b.Loop() {

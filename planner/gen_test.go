@@ -121,8 +121,14 @@ func genRun(data []byte) (Times, Input, error) {
 			if r.oneIn(2) {
 				p.Windows = slices.Clone(p.Windows)
 			}
+			if r.oneIn(4) { // the same list in another zone: another group
+				p.Zone = pick(r, genZones)
+			}
 		} else {
 			p.Zone = pick(r, genZones)
+			if r.oneIn(10) {
+				p.Zone = nil // taken as UTC
+			}
 			for range r.intn(5) {
 				p.Windows = append(p.Windows, genWindow(r, base, days))
 			}
@@ -177,6 +183,9 @@ func genWindow(r *byteReader, base time.Time, days int) crm.Window {
 	if r.oneIn(8) {
 		w.From, w.To = w.To, w.From // inverted: contains nothing
 	}
+	if r.oneIn(30) {
+		w.Weekday = 7 // no such day: contains nothing
+	}
 	if r.oneIn(4) {
 		w.ValidFrom = crm.DateOf(base.AddDate(0, 0, r.intn(6)-1))
 	}
@@ -194,6 +203,9 @@ func genHistory(r *byteReader, base time.Time) History {
 		d := base.AddDate(0, 0, r.intn(11)-5).Add(time.Duration(r.intn(96)) * 30 * time.Minute)
 		if r.oneIn(4) {
 			d = d.Add(time.Duration(r.intn(1800)) * time.Second)
+		}
+		if r.oneIn(8) {
+			d = d.Add(time.Duration(r.intn(1000)) * time.Millisecond)
 		}
 		h.Dues = append(h.Dues, d)
 		if d.After(h.Latest) {

@@ -1,6 +1,9 @@
 package planner
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Times are the run's times as received.
 type Times struct {
@@ -15,10 +18,10 @@ type Times struct {
 }
 
 // MaxSlots bounds the grid of one run, so that an absurd range (years of
-// one-minute slots) is a validation error on "end" rather than an
-// allocation that takes the daemon down. A year of one-minute slots around
-// the clock fits.
-const MaxSlots = 1_000_000
+// one-minute slots) is a validation error on "end" rather than minutes of
+// work and an answer of hundreds of megabytes. A run plans one caller's
+// calls: a year of 5-minute slots around the clock (105,120) fits.
+const MaxSlots = 200_000
 
 const secondsPerDay = 86400
 
@@ -125,24 +128,37 @@ func parseLocal(s string) (localTime, bool) {
 
 // instantOf returns the earliest instant (Unix seconds) whose wall clock in
 // loc reads wall (seconds since 1970-01-01T00:00 of that wall clock), and
-// false when no instant does (a spring-forward gap). It walks the zone's
-// periods (time.Time.ZoneBounds) across the two days around wall: any
-// instant u with that wall clock satisfies u = wall - offset(u), and offsets
-// are under a day. Periods ascend, so the first period that holds its
-// candidate holds the earliest one. time.Date is not used because it does
-// not promise which instant an ambiguous wall-clock time becomes.
+// false when no instant does (a spring-forward gap).
+//
+// Any instant u with that wall clock satisfies u = wall - offset(u), and
+// offsets are under a day, so u lies within a day of wall. The offsets the
+// zone uses around wall are read at five probes across those two days
+// (zones change offset at most once or twice in two days), and each gives
+// the one instant it could apply to, kept if the zone does use that offset
+// then. time.Date is not used because it does not promise which instant an
+// ambiguous wall-clock time becomes, nor time.Time.ZoneBounds because past
+// the zone's transition table it reports periods cut at year ends.
 func instantOf(wall int64, loc *time.Location) (int64, bool) {
-	at := time.Unix(wall-secondsPerDay, 0).In(loc)
-	for {
-		_, offset := at.Zone()
-		start, end := at.ZoneBounds()
-		u := wall - int64(offset)
-		if (start.IsZero() || u >= start.Unix()) && (end.IsZero() || u < end.Unix()) {
-			return u, true
+	var offsets [5]int64
+	n := 0
+	for _, probe := range [...]int64{wall - secondsPerDay, wall - secondsPerDay/2, wall, wall + secondsPerDay/2, wall + secondsPerDay} {
+		o := offsetAt(probe, loc)
+		if !slices.Contains(offsets[:n], o) {
+			offsets[n] = o
+			n++
 		}
-		if end.IsZero() || end.Unix() > wall+secondsPerDay {
-			return 0, false
-		}
-		at = end
 	}
+	best, found := int64(0), false
+	for _, o := range offsets[:n] {
+		if u := wall - o; (!found || u < best) && offsetAt(u, loc) == o {
+			best, found = u, true
+		}
+	}
+	return best, found
+}
+
+// offsetAt returns loc's offset from UTC at the instant u, in seconds.
+func offsetAt(u int64, loc *time.Location) int64 {
+	_, offset := time.Unix(u, 0).In(loc).Zone()
+	return int64(offset)
 }

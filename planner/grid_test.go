@@ -98,6 +98,19 @@ func TestGrid(t *testing.T) {
 			},
 		},
 		{
+			name:  "beyond the zone's transition table: DST rules still apply, across a year end",
+			times: Times{Start: "2040-12-31T00:00", End: "2041-01-01T01:00", Zone: brussels, DurationMinutes: 60},
+			want: []string{
+				"2040-12-31T00:00:00+01:00", "2040-12-31T01:00:00+01:00",
+				"2041-01-01T00:00:00+01:00", "2041-01-01T01:00:00+01:00",
+			},
+		},
+		{
+			name:  "beyond the zone's transition table: a spring-forward gap in 2040",
+			times: Times{Start: "2040-03-25T01:30", End: "2040-03-25T03:30", Zone: brussels, DurationMinutes: 60},
+			want:  []string{"2040-03-25T01:30:00+01:00", "2040-03-25T03:30:00+02:00"},
+		},
+		{
 			name:  "nil zone is UTC",
 			times: Times{Start: "2026-06-15T09:00", End: "2026-06-15T09:00", DurationMinutes: 60},
 			want:  []string{"2026-06-15T09:00:00Z"},

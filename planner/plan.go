@@ -3,7 +3,6 @@ package planner
 import (
 	"bytes"
 	"slices"
-	"sort"
 	"time"
 
 	"phoned/crm"
@@ -24,25 +23,16 @@ type plan struct {
 	dues     map[int32][]time.Time
 	skipped  Skipped
 	events   *availabilityEvents
-	active   minHeap[int32]   // the available groups (and unavailable ones not yet removed), by best member
+	active   groupHeap        // the available groups (and unavailable ones not yet removed)
 	sleeping minHeap[sleeper] // blocked candidates, by the end of their block
 }
 
-// candidate is a partner that can get a call, with its ranking key. It
-// holds no pointers, so that a hundred thousand of them cost the garbage
-// collector nothing.
+// candidate is a partner that can get a call.
 type candidate struct {
-	id         int64
-	latestSec  int64 // Latest as Unix seconds and nanoseconds: ordered as the instants
-	latestNsec int32
-	count      int
-	name       span  // lower-cased, in plan.names: candidate order
-	group      int32 // index in plan.groups
-	input      int32 // index in Input.Partners
+	rank  rank
+	group int32 // index in plan.groups
+	input int32 // index in Input.Partners
 }
-
-// span is a part [from, to) of plan.names.
-type span struct{ from, to int32 }
 
 // group is the candidates sharing a zone and a window list: they are
 // available at the same slots.
@@ -52,40 +42,11 @@ type group struct {
 	next     int32          // next group with the same signature hash, -1 at the end
 	members  minHeap[int32] // unblocked-as-far-as-known candidates, best first
 	covering int32          // availability intervals covering the current slot
-	pos      int            // index in plan.active, -1 when absent
 }
 
 type sleeper struct {
 	until time.Time
 	cand  int32
-}
-
-// less is the ranking of candidates: without repetition count and latest
-// are zero for all, leaving candidate order.
-func (p *plan) less(a, b int32) bool {
-	ca, cb := &p.cands[a], &p.cands[b]
-	if ca.count != cb.count {
-		return ca.count < cb.count
-	}
-	if ca.latestSec != cb.latestSec {
-		return ca.latestSec < cb.latestSec
-	}
-	if ca.latestNsec != cb.latestNsec {
-		return ca.latestNsec < cb.latestNsec
-	}
-	if na, nb := p.names[ca.name.from:ca.name.to], p.names[cb.name.from:cb.name.to]; na != nb {
-		return na < nb // byte order of UTF-8 is code-point order
-	}
-	return ca.id < cb.id
-}
-
-// groupLess orders groups by their best member; empty groups come last.
-func (p *plan) groupLess(a, b int32) bool {
-	ma, mb := &p.groups[a].members, &p.groups[b].members
-	if ma.Len() == 0 || mb.Len() == 0 {
-		return ma.Len() != 0
-	}
-	return p.less(ma.Top(), mb.Top())
 }
 
 func newPlan(in *Input) *plan {
@@ -114,10 +75,7 @@ func newPlan(in *Input) *plan {
 	}
 	p.events = newAvailabilityEvents(len(in.Slots), intervals)
 
-	p.active = minHeap[int32]{
-		less:  p.groupLess,
-		moved: func(g int32, i int) { p.groups[g].pos = i },
-	}
+	p.active = newGroupHeap(len(p.groups), p.names)
 	p.sleeping = minHeap[sleeper]{less: func(a, b sleeper) bool { return a.until.Before(b.until) }}
 	return p
 }
@@ -165,138 +123,143 @@ func (p *plan) selectCandidates(in *Input) {
 			}
 			h = History{} // candidate order alone
 		}
-		c := candidate{
-			id:         src.ID,
-			input:      int32(i),
-			count:      h.Count,
-			latestSec:  h.Latest.Unix(),
-			latestNsec: int32(h.Latest.Nanosecond()),
-		}
 		if len(query) == 0 {
 			names = appendLower(names, src.Name)
 		}
-		c.name = span{int32(from), int32(len(names))}
-		p.cands = append(p.cands, c)
+		p.cands = append(p.cands, candidate{
+			rank:  rankOf(h.Count, h.Latest, span{int32(from), int32(len(names))}, src.ID),
+			input: int32(i),
+		})
 	}
 	p.names = string(names) // one copy for all names
 }
 
-// formGroups puts each candidate in the group of its zone and window list
-// and orders each group's members.
+// formGroups puts each candidate in the group of its zone and window list,
+// reorders p.cands so that each group's candidates are contiguous (its heap
+// then stays in one part of memory) and orders each group's members.
 func (p *plan) formGroups() {
-	type signature struct {
-		zone *time.Location
-		hash uint64
+	gr := grouper{
+		p:      p,
+		zones:  make(map[*time.Location]uint64),
+		last:   make(map[uint64]int32),
+		shared: make(map[sharedList]int32),
 	}
-	first := make(map[signature]int32)
-	sizes := []int{}
+	groupOf := make([]int32, len(p.cands))
+	var sizes []int32
 	for i := range p.cands {
-		c := &p.cands[i]
-		src := p.source(c)
+		src := &p.partners[p.cands[i].input]
 		zone := src.Zone
 		if zone == nil {
 			zone = time.UTC
 		}
-		sig := signature{zone, hashWindows(src.Windows)}
-		g, ok := first[sig]
-		if !ok {
-			g = -1
-		}
-		for g >= 0 && !slices.Equal(p.groups[g].windows, src.Windows) {
-			g = p.groups[g].next
-		}
+		g := gr.find(zone, src.Windows)
 		if g < 0 {
-			g = int32(len(p.groups))
-			head, ok := first[sig]
-			if !ok {
-				head = -1
-			}
-			p.groups = append(p.groups, group{zone: zone, windows: src.Windows, next: head, pos: -1})
-			first[sig] = g
+			g = gr.add(zone, src.Windows)
 			sizes = append(sizes, 0)
 		}
-		c.group = g
+		groupOf[i] = g
 		sizes[g]++
 	}
 
-	// All members live in one backing array, each group in its own
-	// fixed-capacity part: a group never holds more than its candidates.
+	// Members are indices into p.cands: group g holds [offset, offset+size).
+	// All heaps share one backing array, each with its own fixed capacity: a
+	// group never holds more than its own candidates.
+	next := make([]int32, len(p.groups))
 	backing := make([]int32, len(p.cands))
-	offset := 0
+	offset := int32(0)
 	for g := range p.groups {
-		p.groups[g].members = minHeap[int32]{items: backing[offset : offset : offset+sizes[g]], less: p.less}
+		next[g] = offset
+		for i := offset; i < offset+sizes[g]; i++ {
+			backing[i] = i
+		}
+		p.groups[g].members = minHeap[int32]{items: backing[offset : offset+sizes[g] : offset+sizes[g]], less: p.candLess}
 		offset += sizes[g]
 	}
-	for i := range p.cands {
-		m := &p.groups[p.cands[i].group].members
-		m.items = append(m.items, int32(i))
+	grouped := make([]candidate, len(p.cands))
+	for i, c := range p.cands {
+		c.group = groupOf[i]
+		grouped[next[c.group]] = c
+		next[c.group]++
 	}
+	p.cands = grouped
 	for g := range p.groups {
 		p.groups[g].members.Init()
 	}
 }
 
-// source returns the partner c was made from.
-func (p *plan) source(c *candidate) *Partner { return &p.partners[c.input] }
+// grouper finds the group of a zone and a window list. Lists are compared
+// by content; a hash of it, mixed with a number for the zone (a uint64 map
+// key is cheaper than a struct one), finds the groups to compare with,
+// chained through group.next.
+type grouper struct {
+	p      *plan
+	zones  map[*time.Location]uint64
+	last   map[uint64]int32 // the last group made with that signature
+	shared map[sharedList]int32
+}
 
-// hashWindows is an FNV-1a style hash of a window list, for grouping.
-func hashWindows(ws []crm.Window) uint64 {
-	h := uint64(14695981039346656037)
-	mix := func(v int64) {
-		h ^= uint64(v)
-		h *= 1099511628211
+// sharedList identifies a window list by its memory: partners whose lists
+// were decoded once and shared (as the store does for identical lists)
+// find their group without hashing or comparing windows.
+type sharedList struct {
+	zone  *time.Location
+	first *crm.Window
+	n     int
+}
+
+// find returns the group of zone and windows, or -1.
+func (gr *grouper) find(zone *time.Location, windows []crm.Window) int32 {
+	if len(windows) > 0 {
+		if g, ok := gr.shared[sharedList{zone, &windows[0], len(windows)}]; ok {
+			return g
+		}
 	}
+	g, ok := gr.last[gr.signature(zone, windows)]
+	if !ok {
+		return -1
+	}
+	for g >= 0 && (gr.p.groups[g].zone != zone || !slices.Equal(gr.p.groups[g].windows, windows)) {
+		g = gr.p.groups[g].next
+	}
+	return g
+}
+
+// add makes a new group for zone and windows.
+func (gr *grouper) add(zone *time.Location, windows []crm.Window) int32 {
+	g := int32(len(gr.p.groups))
+	sig := gr.signature(zone, windows)
+	next, ok := gr.last[sig]
+	if !ok {
+		next = -1
+	}
+	gr.p.groups = append(gr.p.groups, group{zone: zone, windows: windows, next: next})
+	gr.last[sig] = g
+	if len(windows) > 0 {
+		gr.shared[sharedList{zone, &windows[0], len(windows)}] = g
+	}
+	return g
+}
+
+func (gr *grouper) signature(zone *time.Location, windows []crm.Window) uint64 {
+	n, ok := gr.zones[zone]
+	if !ok {
+		n = uint64(len(gr.zones)) + 1
+		gr.zones[zone] = n
+	}
+	return hashWindows(windows) ^ n*0xD6E8FEB86659FD93
+}
+
+// hashWindows hashes a window list for grouping; equal lists hash equal
+// (collisions are resolved by comparing the lists).
+func hashWindows(ws []crm.Window) uint64 {
+	h := uint64(len(ws))
 	for _, w := range ws {
-		mix(int64(w.Weekday))
-		mix(int64(w.From)<<32 | int64(uint32(w.To)))
-		mix(int64(w.ValidFrom.Year)<<9 | int64(w.ValidFrom.Month)<<5 | int64(w.ValidFrom.Day))
-		mix(int64(w.ValidTo.Year)<<9 | int64(w.ValidTo.Month)<<5 | int64(w.ValidTo.Day))
+		v := uint64(w.Weekday)<<61 ^ uint64(w.From)<<37 ^ uint64(w.To)<<13 ^
+			uint64(dayNumber(w.ValidFrom))<<22 ^ uint64(dayNumber(w.ValidTo))
+		h = (h ^ v) * 0x9E3779B97F4A7C15
+		h ^= h >> 29
 	}
 	return h
 }
 
-// record books a call of candidate c at t.
-func (p *plan) record(c int32, t time.Time) {
-	cand := &p.cands[c]
-	cand.count++
-	if sec, nsec := t.Unix(), int32(t.Nanosecond()); sec > cand.latestSec || sec == cand.latestSec && nsec > cand.latestNsec {
-		cand.latestSec, cand.latestNsec = sec, nsec
-	}
-	if p.gap > 0 {
-		dues := p.sortedDues(c)
-		i := sort.Search(len(dues), func(i int) bool { return dues[i].After(t) })
-		p.dues[c] = slices.Insert(dues, i, t)
-	}
-}
-
-// blockedUntil returns the first instant at or after t at which no due of
-// candidate c lies less than the gap away; t itself when c is free at t.
-// Without repetition the blocked partners were left out of the candidates
-// and a called one is not put back, so nobody is blocked here.
-func (p *plan) blockedUntil(c int32, t time.Time) time.Time {
-	if p.gap == 0 {
-		return t
-	}
-	dues := p.sortedDues(c)
-	for {
-		lo, hi := t.Add(-p.gap), t.Add(p.gap)
-		i := sort.Search(len(dues), func(i int) bool { return dues[i].After(lo) })
-		if i == len(dues) || !dues[i].Before(hi) {
-			return t
-		}
-		j := i + sort.Search(len(dues)-i, func(k int) bool { return !dues[i+k].Before(hi) })
-		t = dues[j-1].Add(p.gap) // past the last due blocking t; it may meet the next ones
-	}
-}
-
-// sortedDues returns candidate c's dues, sorted: on first use a sorted copy
-// of its history's (Run must not reorder the caller's slices).
-func (p *plan) sortedDues(c int32) []time.Time {
-	dues, ok := p.dues[c]
-	if !ok {
-		dues = slices.Clone(p.history[p.cands[c].id].Dues)
-		slices.SortFunc(dues, time.Time.Compare)
-		p.dues[c] = dues
-	}
-	return dues
-}
+func dayNumber(d crm.Date) int { return d.Year*372 + int(d.Month)*31 + d.Day }

@@ -34,7 +34,7 @@ type History struct {
 // Input is everything a run plans from.
 type Input struct {
 	Slots    []time.Time // from Grid: ascending
-	Partners []Partner   // all partners, in any order; Run applies Criteria
+	Partners []Partner   // all partners, in any order, ids unique; Run applies Criteria
 	Criteria Criteria
 	History  map[int64]History // by partner id; absent: never called
 	DaysGap  *int              // nil: no repetition
@@ -72,10 +72,8 @@ type Result struct {
 // oldest latest call, then in candidate order; the run's own calls count.
 func Run(in Input) Result {
 	p := newPlan(&in)
-	res := Result{Slots: len(in.Slots), Skipped: p.skipped, Calls: make([]Call, 0, p.maxCalls(len(in.Slots)))}
+	res := Result{Slots: len(in.Slots), Skipped: p.skipped, Calls: make([]Call, 0, min(len(in.Slots), len(p.cands)))}
 	for i, t := range in.Slots {
-		// Starts before ends: a group whose one interval ends where another
-		// begins then stays in the heap.
 		for _, g := range p.events.startsAt(i) {
 			p.activate(g)
 		}
@@ -91,14 +89,6 @@ func Run(in Input) Result {
 	return res
 }
 
-// maxCalls bounds the number of calls of a run over nslots slots.
-func (p *plan) maxCalls(nslots int) int {
-	if p.repeat && len(p.cands) > 0 {
-		return nslots
-	}
-	return min(nslots, len(p.cands))
-}
-
 // activate and deactivate count the availability intervals covering the
 // current slot: a group is available while that count is positive. An
 // available group is in the active heap; an unavailable one leaves it
@@ -107,8 +97,8 @@ func (p *plan) maxCalls(nslots int) int {
 func (p *plan) activate(g int32) {
 	grp := &p.groups[g]
 	grp.covering++
-	if grp.pos < 0 {
-		p.active.Push(g)
+	if !p.active.Contains(g) {
+		p.active.Push(p.entry(g))
 	}
 }
 
@@ -126,11 +116,9 @@ func (p *plan) wake(t time.Time) {
 // enqueue puts candidate c back in its group and restores the group's
 // place among the active groups.
 func (p *plan) enqueue(c int32) {
-	grp := &p.groups[p.cands[c].group]
-	grp.members.Push(c)
-	if grp.pos >= 0 {
-		p.active.Fix(grp.pos)
-	}
+	g := p.cands[c].group
+	p.groups[g].members.Push(c)
+	p.refresh(g)
 }
 
 // choose picks the candidate for slot t, if any, and records the call.
@@ -141,19 +129,19 @@ func (p *plan) enqueue(c int32) {
 // run linear.
 func (p *plan) choose(t time.Time) (int32, bool) {
 	for p.active.Len() > 0 {
-		g := p.active.Top()
-		grp := &p.groups[g]
-		if grp.covering == 0 {
+		top := p.active.Top()
+		g, grp := top.group, &p.groups[top.group]
+		switch {
+		case grp.covering == 0:
 			p.active.Pop() // not available any more
 			continue
-		}
-		if grp.members.Len() == 0 {
+		case top.empty:
 			return 0, false // empty groups sort last: every group in the heap is empty
 		}
 		c := grp.members.Pop()
 		if until := p.blockedUntil(c, t); until.After(t) {
 			p.sleeping.Push(sleeper{until: until, cand: c})
-			p.active.Fix(grp.pos)
+			p.refresh(g)
 			continue
 		}
 		p.record(c, t)
@@ -164,7 +152,7 @@ func (p *plan) choose(t time.Time) (int32, bool) {
 				grp.members.Push(c) // a gap of 0 days blocks nothing
 			}
 		}
-		p.active.Fix(grp.pos)
+		p.refresh(g)
 		return c, true
 	}
 	return 0, false

@@ -282,6 +282,19 @@ func TestRun(t *testing.T) {
 			want: []string{"2026-03-02T09:00:00Z #2", "2026-03-02T10:00:00Z #1"},
 		},
 		{
+			name: "with repetition: the oldest latest call to the nanosecond",
+			in: Input{
+				Slots:    []time.Time{mon},
+				Partners: []Partner{always(1, "Alice"), always(2, "Bob")},
+				History: map[int64]History{
+					1: called(at(time.UTC, "2020-01-01T00:00").Add(500 * time.Millisecond)),
+					2: called(at(time.UTC, "2020-01-01T00:00").Add(200 * time.Millisecond)),
+				},
+				DaysGap: gapDays(1),
+			},
+			want: []string{"2026-03-02T09:00:00Z #2"},
+		},
+		{
 			name: "with repetition: candidate order breaks ties",
 			in: Input{
 				Slots:    []time.Time{mon, mon.Add(time.Hour)},
