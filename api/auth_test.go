@@ -18,7 +18,7 @@ func TestEveryRouteNeedsAuthentication(t *testing.T) {
 		"POST /api/logout", "GET /api/me", "GET /api/users", "POST /api/users", "GET /api/users/1", "PATCH /api/users/1",
 		"GET /api/partners", "POST /api/partners", "POST /api/partners/import", "GET /api/partners/1", "PUT /api/partners/1",
 		"DELETE /api/partners/1", "GET /api/calls", "POST /api/calls", "GET /api/calls/1", "PATCH /api/calls/1",
-		"GET /api/purposes", "POST /api/purposes", "POST /api/planner/runs", "GET /api/planner/runs", "GET /api/planner/runs/1",
+		"GET /api/purposes", "POST /api/purposes", "POST /api/planner/runs", "GET /api/planner/runs", "GET /api/planner/runs/1", "DELETE /api/planner/runs/1",
 		"GET /api/queue", "POST /api/queue", "DELETE /api/queue/1",
 	}
 	before := e.counts()

@@ -300,3 +300,20 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, _ auth.Princip
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// deleteRun undoes a run: its still-planned calls are removed.
+func (s *Server) deleteRun(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	s.planMu.Lock()
+	defer s.planMu.Unlock()
+	n, err := s.st.DeletePlannerRun(r.Context(), id)
+	if err != nil {
+		return storeError(err, "planner run")
+	}
+	s.log.Info("planner run undone", "run", id, "by", who(p), "calls_removed", n)
+	writeJSON(w, http.StatusOK, map[string]any{"run_id": id, "calls_removed": n})
+	return nil
+}

@@ -248,3 +248,25 @@ func TestPlannerRunsListAndMissing(t *testing.T) {
 	}
 	e.do(auth.RoleSupervisor, "GET", "/api/planner/runs/42", nil).wantError(t, http.StatusNotFound, "")
 }
+
+func TestUndoAPlannerRun(t *testing.T) {
+	e := newEnv(t, nil)
+	e.addPartner(always("", "P"))
+	r := e.do(auth.RoleSupervisor, "POST", "/api/planner/runs", runReq(map[string]any{"repeat": map[string]any{"days_gap": 0}})).want(t, http.StatusCreated)
+	run := itoa(int64(r.obj()["run_id"].(float64)))
+	calls := r.obj()["calls"].([]any)
+	done := itoa(int64(calls[0].(map[string]any)["id"].(float64)))
+	e.as("alice", "PATCH", "/api/calls/"+done, map[string]any{"state": "done"}).want(t, http.StatusOK)
+	e.do(auth.RoleAgent, "DELETE", "/api/planner/runs/"+run, nil).wantError(t, http.StatusForbidden, "")
+	got := e.do(auth.RoleSupervisor, "DELETE", "/api/planner/runs/"+run, nil).want(t, http.StatusOK).obj()
+	if got["calls_removed"] != float64(len(calls)-1) {
+		t.Fatalf("undo: %v, want %d calls removed", got, len(calls)-1)
+	}
+	e.do(auth.RoleSupervisor, "GET", "/api/planner/runs/"+run, nil).wantError(t, http.StatusNotFound, "")
+	// The call already made stays, unlinked.
+	c := e.as("alice", "GET", "/api/calls/"+done, nil).want(t, http.StatusOK).obj()
+	if c["state"] != "done" || c["run_id"] != nil {
+		t.Fatalf("the done call after undo: %v", c)
+	}
+	e.do(auth.RoleSupervisor, "DELETE", "/api/planner/runs/"+run, nil).wantError(t, http.StatusNotFound, "")
+}

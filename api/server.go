@@ -85,6 +85,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/planner/runs", auth.RoleSupervisor, s.createRun)
 	s.handle("GET /api/planner/runs", auth.RoleSupervisor, s.listRuns)
 	s.handle("GET /api/planner/runs/{id}", auth.RoleSupervisor, s.getRun)
+	s.handle("DELETE /api/planner/runs/{id}", auth.RoleSupervisor, s.deleteRun)
 
 	s.handle("GET /api/queue", auth.RoleAgent, s.getQueue)
 	s.handle("POST /api/queue", auth.RoleAgent, s.addToQueue)

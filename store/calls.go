@@ -29,19 +29,30 @@ func scanCall(r interface{ Scan(...any) error }) (comm.PhoneCall, error) {
 }
 
 // insertCalls writes calls within tx, setting their IDs. Purposes are
-// looked up by name (they must exist); the user by UserID.
+// looked up by name (they must exist); the user by UserID. One prepared
+// statement for all rows: with modernc's SQLite, multi-row INSERTs were
+// slower (each large statement is parsed anew).
 func (s *Store) insertCalls(ctx context.Context, tx *sql.Tx, calls []comm.PhoneCall) error {
 	st, err := tx.PrepareContext(ctx, `INSERT INTO phone_calls (partner_id, phone, user_id, due, summary, description, tags, purpose_id,
 		campaign, source, medium, duration_minutes, priority, state, origin, run_id, created_at, contact_id, done_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT id FROM purposes WHERE name = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		(SELECT id FROM contact_mechanisms WHERE partner_id = ?1 AND e164 = ?2 AND ?2 <> '' ORDER BY position LIMIT 1), ?)`)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+		(SELECT id FROM contact_mechanisms WHERE partner_id = ?1 AND e164 = ?2 AND ?2 <> '' ORDER BY position LIMIT 1), ?18)`)
 	if err != nil {
 		return fmt.Errorf("prepare call insert: %w", err)
 	}
 	defer st.Close()
+	purposes := map[string]any{"": nil}
 	now := s.stamp()
 	for i := range calls {
 		c := &calls[i]
+		pid, ok := purposes[c.Purpose]
+		if !ok {
+			var id int64
+			if err := tx.QueryRowContext(ctx, "SELECT id FROM purposes WHERE name = ?", c.Purpose).Scan(&id); err != nil {
+				return fmt.Errorf("purpose %q of a call: %w", c.Purpose, err)
+			}
+			pid, purposes[c.Purpose] = id, id
+		}
 		var run, done any
 		if c.RunID != 0 {
 			run = c.RunID
@@ -50,7 +61,7 @@ func (s *Store) insertCalls(ctx context.Context, tx *sql.Tx, calls []comm.PhoneC
 			done = now
 		}
 		res, err := st.ExecContext(ctx, c.PartnerID, c.Phone, c.UserID, c.Due.Unix(), c.Summary, c.Description, tagsJSON(c.Tags),
-			c.Purpose, c.Campaign, c.Source, c.Medium, c.DurationMinutes, c.Priority, string(c.State), string(c.Origin), run, now, done)
+			pid, c.Campaign, c.Source, c.Medium, c.DurationMinutes, c.Priority, string(c.State), string(c.Origin), run, now, done)
 		if err != nil {
 			return fmt.Errorf("insert call for partner %d: %w", c.PartnerID, err)
 		}

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"phoned/comm"
 	"phoned/crm"
@@ -40,55 +43,88 @@ func (s *Store) PlannerPartners(ctx context.Context, defaultZone *time.Location)
 // partnersChanged invalidates the planner's snapshot.
 func (s *Store) partnersChanged() { s.partnerGen.Add(1) }
 
-// loadPlannerPartners reads the partners in one flat query: each row has
+// loadPlannerPartners reads the partners in flat queries: each row has
 // the partner's windows column and its first number (joined through the
-// unique (partner_id, position) index).
+// unique (partner_id, position) index). The id range is read in two
+// halves at once, one per reader connection: SQLite's VM is the cost.
 func (s *Store) loadPlannerPartners(ctx context.Context, defaultZone *time.Location) ([]planner.Partner, error) {
-	zones := map[string]*time.Location{"": defaultZone}
-	zone := func(name string) *time.Location {
-		if z, ok := zones[name]; ok {
-			return z
-		}
-		z, err := time.LoadLocation(name)
-		if err != nil || name == "Local" {
-			z = defaultZone
-		}
-		zones[name] = z
-		return z
+	var lo, hi sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, "SELECT min(id), max(id) FROM partners").Scan(&lo, &hi); err != nil {
+		return nil, fmt.Errorf("planner partners: %w", err)
 	}
-	// Identical window lists (common: office hours) are decoded once and
-	// share one slice, which also lets the planner group them cheaply.
-	windowSets := map[string][]crm.Window{}
-	var ps []planner.Partner
+	if !lo.Valid {
+		return nil, nil
+	}
+	c := &plannerDecoder{defaultZone: defaultZone, zones: map[string]*time.Location{"": defaultZone}, windowSets: map[string][]crm.Window{}}
+	mid := lo.Int64 + (hi.Int64-lo.Int64)/2
+	var first, second []planner.Partner
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { first, err = s.plannerPartnerRange(gctx, c, lo.Int64, mid); return err })
+	g.Go(func() (err error) { second, err = s.plannerPartnerRange(gctx, c, mid+1, hi.Int64); return err })
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("planner partners: %w", err)
+	}
+	return append(first, second...), nil
+}
+
+func (s *Store) plannerPartnerRange(ctx context.Context, c *plannerDecoder, from, to int64) ([]planner.Partner, error) {
+	ps := make([]planner.Partner, 0, max(0, to-from+1))
 	err := s.eachRow(ctx, `SELECT p.id, p.name, p.tz, p.tags, p.call_windows, COALESCE(c.e164, '')
-		FROM partners p LEFT JOIN contact_mechanisms c ON c.partner_id = p.id AND c.position = 0`, nil, func(r *sql.Rows) error {
+		FROM partners p LEFT JOIN contact_mechanisms c ON c.partner_id = p.id AND c.position = 0
+		WHERE p.id BETWEEN ? AND ?`, []any{from, to}, func(r *sql.Rows) error {
 		var p planner.Partner
 		var tz, tags, windows string
 		if err := r.Scan(&p.ID, &p.Name, &tz, &tags, &windows, &p.Phone); err != nil {
 			return err
 		}
-		p.Zone = zone(tz)
 		if tags != "[]" {
 			p.Tags = parseTags(tags)
 		}
-		if windows != "" {
-			ws, ok := windowSets[windows]
-			if !ok {
-				var err error
-				if ws, err = decodeWindows(windows); err != nil {
-					return fmt.Errorf("partner %d: %w", p.ID, err)
-				}
-				windowSets[windows] = ws
-			}
-			p.Windows = ws
+		var err error
+		if p.Zone, p.Windows, err = c.decode(tz, windows); err != nil {
+			return fmt.Errorf("partner %d: %w", p.ID, err)
 		}
 		ps = append(ps, p)
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("planner partners: %w", err)
+	return ps, err
+}
+
+// plannerDecoder resolves zones and window lists for loadPlannerPartners'
+// readers. Partners of one zone share one *time.Location, and identical
+// window lists (common: office hours) are decoded once and share one
+// slice: the planner groups partners by both.
+type plannerDecoder struct {
+	defaultZone *time.Location
+
+	mu         sync.Mutex // guards the following
+	zones      map[string]*time.Location
+	windowSets map[string][]crm.Window
+}
+
+func (c *plannerDecoder) decode(tz, windows string) (*time.Location, []crm.Window, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	z, ok := c.zones[tz]
+	if !ok {
+		var err error
+		if z, err = time.LoadLocation(tz); err != nil || tz == "Local" {
+			z = c.defaultZone
+		}
+		c.zones[tz] = z
 	}
-	return ps, nil
+	if windows == "" {
+		return z, nil, nil
+	}
+	ws, ok := c.windowSets[windows]
+	if !ok {
+		var err error
+		if ws, err = decodeWindows(windows); err != nil {
+			return nil, nil, err
+		}
+		c.windowSets[windows] = ws
+	}
+	return z, ws, nil
 }
 
 // PlannerHistory returns, per partner, the counting calls (planned or
@@ -222,4 +258,30 @@ func nullID(id int64) any {
 		return nil
 	}
 	return id
+}
+
+// DeletePlannerRun undoes a run: its calls that are still planned go, the
+// others (done or cancelled: work already recorded) stay, unlinked from
+// the run, and so does the run's record of what was asked. It returns how
+// many calls went.
+func (s *Store) DeletePlannerRun(ctx context.Context, id int64) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, "SELECT 1 FROM planner_runs WHERE id = ?", id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("planner run %d: %w", id, ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM phone_calls WHERE run_id = ? AND state = 'planned'", id)
+		if err != nil {
+			return fmt.Errorf("delete calls of planner run %d: %w", id, err)
+		}
+		n, _ = res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, "DELETE FROM planner_runs WHERE id = ?", id); err != nil {
+			return fmt.Errorf("delete planner run %d: %w", id, err)
+		}
+		return nil
+	})
+	return n, err
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -205,5 +206,50 @@ func TestPlannerHistoryCountsTheCombination(t *testing.T) {
 	counts, err := s.TableCounts(ctx)
 	if err != nil || counts["phone_calls"] != 4 || counts["partners"] != 1 {
 		t.Fatalf("counts %v %v", counts, err)
+	}
+}
+
+func TestCreateCallsGetsEachItsOwnID(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	nu := NewUser{User: auth.User{Login: "a", Role: auth.RoleAgent, Active: true}, PasswordHash: "x"}
+	if err := s.CreateUser(ctx, &nu); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreatePurpose(ctx, &comm.Purpose{Name: "Renewal"}); err != nil {
+		t.Fatal(err)
+	}
+	p := partner("P", "", "+32 2 212 34 56")
+	if err := s.CreatePartners(ctx, []*crm.Partner{p}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	calls := make([]comm.PhoneCall, 407)
+	for i := range calls {
+		calls[i] = comm.PhoneCall{PartnerID: p.ID, UserID: nu.ID, Phone: "+3222123456", Due: base.Add(time.Duration(i) * time.Minute),
+			Summary: fmt.Sprint("call ", i), State: comm.CallPlanned, Origin: comm.OriginManual, Purpose: "Renewal"}
+	}
+	if err := s.CreateCalls(ctx, calls); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 199, 200, 400, len(calls) - 1} {
+		got, err := s.Call(ctx, calls[i].ID)
+		if err != nil || got.Summary != calls[i].Summary || !got.Due.Equal(calls[i].Due) || got.Purpose != "Renewal" {
+			t.Fatalf("call %d (id %d) reads back as %+v, %v", i, calls[i].ID, got, err)
+		}
+	}
+	// The number links the call to the partner's contact mechanism.
+	var contact int64
+	if err := s.r.QueryRow("SELECT contact_id FROM phone_calls WHERE id = ?", calls[0].ID).Scan(&contact); err != nil || contact == 0 {
+		t.Fatalf("contact_id %d, %v", contact, err)
+	}
+	// An unknown purpose fails the whole batch.
+	bad := []comm.PhoneCall{calls[0], calls[1]}
+	bad[1].Purpose = "Nope"
+	if err := s.CreateCalls(ctx, bad); err == nil {
+		t.Fatal("unknown purpose accepted")
+	}
+	if n, _ := s.TableCounts(ctx); n["phone_calls"] != len(calls) {
+		t.Fatalf("%d calls stored, want %d", n["phone_calls"], len(calls))
 	}
 }
