@@ -37,7 +37,8 @@ func TestBadInputIsRefusedCleanly(t *testing.T) {
 		{"id is not a number", "GET", "/api/partners/abc", ``, 404, ""},
 		{"id does not exist", "GET", "/api/partners/999999", ``, 404, ""},
 		{"wrong method", "DELETE", "/api/purposes", ``, 405, ""},
-		{"bad window", "POST", "/api/partners", `{"name":"x","call_windows":[{"weekday":"moon","from":"09:00","to":"10:00"}]}`, 400, ""},
+		{"bad window", "POST", "/api/partners", `{"name":"x","call_windows":[{"weekday":"moon","from":"09:00","to":"10:00"}]}`, 400, "call_windows[0].weekday"},
+		{"window is not an object", "POST", "/api/partners", `{"name":"x","call_windows":[7]}`, 400, "call_windows[0]"},
 		{"bad query integer", "GET", "/api/calls?partner_id=abc", ``, 400, "partner_id"},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -55,11 +56,39 @@ func (s *Server) getPartner(w http.ResponseWriter, r *http.Request, _ auth.Princ
 	return nil
 }
 
+// partnerBody is a partner as clients send it. The windows are decoded one
+// by one so that an error names its index ("call_windows[2].to").
+type partnerBody struct {
+	ID          int64             `json:"id"`
+	Name        string            `json:"name"`
+	Company     string            `json:"company"`
+	TZ          string            `json:"tz"`
+	Tags        []string          `json:"tags"`
+	Phones      []crm.Phone       `json:"phones"`
+	CallWindows []json.RawMessage `json:"call_windows"`
+}
+
 // readPartner decodes and normalises a partner from the body.
 func (s *Server) readPartner(w http.ResponseWriter, r *http.Request) (*crm.Partner, error) {
-	var p crm.Partner
-	if err := decode(w, r, &p); err != nil {
+	var b partnerBody
+	if err := decode(w, r, &b); err != nil {
 		return nil, err
+	}
+	p := crm.Partner{ID: b.ID, Name: b.Name, Company: b.Company, TZ: b.TZ, Tags: b.Tags, Phones: b.Phones}
+	for i, raw := range b.CallWindows {
+		var cw crm.Window
+		if err := json.Unmarshal(raw, &cw); err != nil {
+			field := fmt.Sprintf("call_windows[%d]", i)
+			var fe *crm.FieldError
+			if errors.As(err, &fe) {
+				if fe.Field != "" {
+					field += "." + fe.Field
+				}
+				return nil, badRequest(field, "%s: %s", field, fe.Message)
+			}
+			return nil, badRequest(field, "%s: %v", field, err)
+		}
+		p.Windows = append(p.Windows, cw)
 	}
 	if err := p.Normalize(s.cfg.Region); err != nil {
 		return nil, fieldError(err)

@@ -84,7 +84,11 @@ func TestPartnerValidationNamesTheField(t *testing.T) {
 		{"bad zone", map[string]any{"name": "x", "tz": "Nowhere/Land"}, "tz"},
 		{"unparseable number", map[string]any{"name": "x", "phones": []map[string]string{{"number": "+32 2 212 34 56"}, {"number": "call me"}}}, "phones[1].number"},
 		{"CRLF in a number", map[string]any{"name": "x", "phones": []map[string]string{{"number": "+3222123456\r\nVia: evil"}}}, "phones[0].number"},
-		{"window ends before it starts", map[string]any{"name": "x", "call_windows": []map[string]string{{"weekday": "mon", "from": "12:00", "to": "09:00"}}}, ""},
+		{"window ends before it starts", map[string]any{"name": "x", "call_windows": []map[string]string{{"weekday": "mon", "from": "09:00", "to": "10:00"}, {"weekday": "mon", "from": "12:00", "to": "09:00"}}}, "call_windows[1].to"},
+		{"unknown weekday", map[string]any{"name": "x", "call_windows": []map[string]string{{"weekday": "moon", "from": "09:00", "to": "10:00"}}}, "call_windows[0].weekday"},
+		{"window without its end", map[string]any{"name": "x", "call_windows": []map[string]string{{"weekday": "mon", "from": "09:00"}}}, "call_windows[0].to"},
+		{"impossible time", map[string]any{"name": "x", "call_windows": []map[string]string{{"weekday": "mon", "from": "25:00", "to": "26:00"}}}, "call_windows[0].from"},
+		{"bad validity date", map[string]any{"name": "x", "call_windows": []map[string]string{{"weekday": "mon", "from": "09:00", "to": "10:00", "valid_to": "2026-02-30"}}}, "call_windows[0].valid_to"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
