@@ -189,6 +189,9 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p auth.Princi
 		f.UserID = u.ID
 	}
 	if !p.Role.AtLeast(auth.RoleSupervisor) {
+		if p.User == nil {
+			return &Error{Status: http.StatusForbidden, Message: "an agent's calls belong to a user; this API token acts for none"}
+		}
 		if f.UserID != 0 && f.UserID != p.UserID() {
 			return errForbidden
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"testing"
 
@@ -118,4 +119,16 @@ func TestQueueIsTodayInTheAgentsZone(t *testing.T) {
 		t.Fatalf("queue after remove: %d", len(q))
 	}
 	e.as("alice", "POST", "/api/queue", map[string]any{"partner_id": 12345}).wantError(t, http.StatusBadRequest, "partner_id")
+}
+
+// An agent-role token that acts for no user sees no one's calls.
+func TestAgentTokenWithoutUserSeesNoCalls(t *testing.T) {
+	e := newEnv(t, nil)
+	p := e.addPartner(always("", "Paula"))
+	e.do(auth.RoleSupervisor, "POST", "/api/calls", map[string]any{"partner_id": p, "due": "2026-12-02T10:00:00Z", "summary": "s", "user": "bob"}).want(t, http.StatusCreated)
+	tok := "phd_agent-token-without-user-0123456789abcdef"
+	if _, err := e.st.CreateToken(context.Background(), authHash(tok), auth.RoleAgent, 0, "kiosk"); err != nil {
+		t.Fatal(err)
+	}
+	e.doHeaders("GET", "/api/calls", nil, func(h http.Header) { h.Set("Authorization", "Bearer "+tok) }).wantError(t, http.StatusForbidden, "")
 }

@@ -90,6 +90,11 @@ func (s *Server) routes() {
 	s.handle("GET /api/queue", auth.RoleAgent, s.getQueue)
 	s.handle("POST /api/queue", auth.RoleAgent, s.addToQueue)
 	s.handle("DELETE /api/queue/{id}", auth.RoleAgent, s.removeFromQueue)
+
+	// events (issue 3)
+	s.handle("GET /api/events", auth.RoleAgent, s.listEvents)
+	s.handle("GET /api/events/{id}", auth.RoleAgent, s.getEvent)
+	s.handle("PATCH /api/events/{id}", auth.RoleAgent, s.patchEvent)
 }
 
 // Handle mounts another handler (the widget, signalling) on the server's

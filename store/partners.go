@@ -50,18 +50,55 @@ func (s *Store) UpdatePartner(ctx context.Context, p *crm.Partner) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("partner %d: %w", p.ID, ErrNotFound)
 		}
-		// Keep contact ids of unchanged positions stable would need a diff;
-		// calls and events keep their own copy of the number, so replacing is safe.
-		if _, err := tx.ExecContext(ctx, "DELETE FROM contact_mechanisms WHERE partner_id = ?", p.ID); err != nil {
-			return fmt.Errorf("update partner %d: %w", p.ID, err)
-		}
-		w, err := newPartnerWriter(ctx, tx)
+		return s.replacePhones(ctx, tx, p)
+	})
+}
+
+// replacePhones makes the partner's contact mechanisms its new phone list
+// while keeping the row (and so the links of calls and events to it) of
+// every number that stays, whatever its new place in the list.
+func (s *Store) replacePhones(ctx context.Context, tx *sql.Tx, p *crm.Partner) error {
+	old := map[string][]int64{} // E.164 -> ids of the rows that have it
+	err := func() error {
+		rows, err := tx.QueryContext(ctx, "SELECT id, e164 FROM contact_mechanisms WHERE partner_id = ? ORDER BY position", p.ID)
 		if err != nil {
 			return err
 		}
-		defer w.close()
-		return w.children(ctx, p)
-	})
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var e164 string
+			if err := rows.Scan(&id, &e164); err != nil {
+				return err
+			}
+			old[e164] = append(old[e164], id)
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return fmt.Errorf("read phones of partner %d: %w", p.ID, err)
+	}
+	// Move the old rows out of the way of UNIQUE (partner_id, position).
+	if _, err := tx.ExecContext(ctx, "UPDATE contact_mechanisms SET position = -id WHERE partner_id = ?", p.ID); err != nil {
+		return fmt.Errorf("update phones of partner %d: %w", p.ID, err)
+	}
+	for i, ph := range p.Phones {
+		if ids := old[ph.E164]; len(ids) > 0 {
+			old[ph.E164] = ids[1:]
+			if _, err := tx.ExecContext(ctx, "UPDATE contact_mechanisms SET position = ?, type = ?, value = ? WHERE id = ?", i, ph.Type, ph.Number, ids[0]); err != nil {
+				return fmt.Errorf("update phone %d of partner %d: %w", i, p.ID, err)
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO contact_mechanisms (partner_id, position, type, value, e164) VALUES (?, ?, ?, ?, ?)",
+			p.ID, i, ph.Type, ph.Number, ph.E164); err != nil {
+			return fmt.Errorf("store phone %d of partner %d: %w", i, p.ID, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM contact_mechanisms WHERE partner_id = ? AND position < 0", p.ID); err != nil {
+		return fmt.Errorf("remove old phones of partner %d: %w", p.ID, err)
+	}
+	return nil
 }
 
 // DeletePartner removes a partner with its phones, windows and calls.

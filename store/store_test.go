@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -29,7 +30,8 @@ func TestOpenAppliesMigrationsOnceWithPragmas(t *testing.T) {
 	s, path := open(t)
 	ctx := context.Background()
 	var version int
-	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil || version != 1 {
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil || version != len(names) {
 		t.Fatalf("user_version %d, %v", version, err)
 	}
 	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000"} {
@@ -251,5 +253,52 @@ func TestCreateCallsGetsEachItsOwnID(t *testing.T) {
 	}
 	if n, _ := s.TableCounts(ctx); n["phone_calls"] != len(calls) {
 		t.Fatalf("%d calls stored, want %d", n["phone_calls"], len(calls))
+	}
+}
+
+// Editing a partner keeps the contact mechanism of a number that stays,
+// so calls and events stay linked to it.
+func TestUpdatePartnerKeepsContactsOfNumbersThatStay(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	p := partner("P", "", "+32 2 212 34 56", "+32 470 12 34 56")
+	if err := s.CreatePartners(ctx, []*crm.Partner{p}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func() map[string]int64 {
+		out := map[string]int64{}
+		rows, err := s.r.Query("SELECT id, e164 FROM contact_mechanisms WHERE partner_id = ? ORDER BY position", p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var e string
+			rows.Scan(&id, &e)
+			out[e] = id
+		}
+		return out
+	}
+	before := ids()
+	// The mobile moves first, the landline goes, a new number comes.
+	q := partner("P", "", "+32 470 12 34 56", "+32 3 123 45 67")
+	q.ID = p.ID
+	if err := s.UpdatePartner(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	after := ids()
+	if after["+32470123456"] != before["+32470123456"] {
+		t.Fatalf("the kept mobile changed id: %v -> %v", before, after)
+	}
+	if _, ok := after["+3222123456"]; ok || len(after) != 2 {
+		t.Fatalf("phones after update: %v", after)
+	}
+	got, _ := s.Partner(ctx, p.ID)
+	if got.Phones[0].E164 != "+32470123456" || got.Phones[1].E164 != "+3231234567" {
+		t.Fatalf("order after update: %+v", got.Phones)
+	}
+	if ps, _ := s.PlannerPartners(ctx, time.UTC); ps[0].Phone != "+32470123456" {
+		t.Fatalf("planner's first phone %q", ps[0].Phone)
 	}
 }
