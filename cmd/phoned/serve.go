@@ -36,6 +36,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
+	// Calls do not survive the process: an event still in progress was
+	// left by a daemon that died mid-call.
+	if n, err := st.CloseInterruptedEvents(ctx, time.Now()); err != nil {
+		return fmt.Errorf("close interrupted events: %w", err)
+	} else if n > 0 {
+		log.Warn("closed communication events left in progress by an earlier run as interrupted", "events", n)
+	}
 
 	srv := api.New(api.Config{DefaultZone: cfg.TZ, Region: cfg.Region}, st, log)
 	web := webphone.Handler()

@@ -14,6 +14,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"phoned/auth"
+	"phoned/comm"
+	"phoned/store"
 )
 
 // syncBuffer is an io.Writer that serve writes to while the test reads,
@@ -455,5 +459,45 @@ func TestServeDemoOnExistingDatabase(t *testing.T) {
 	getJSON(t, c, d3.url+"api/users", &users)
 	if len(users) != 1 || users[0].Login != "admin" {
 		t.Errorf("users after serve --demo on an existing database = %+v, want only the admin", users)
+	}
+}
+
+// A call left in progress by a daemon that died is closed as interrupted
+// at the next start, and its planned call is marked done.
+func TestServeClosesInterruptedEvents(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "phoned.db")
+	ctx := context.Background()
+	st, err := store.Open(ctx, db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nu := store.NewUser{User: auth.User{Login: "ann", Role: auth.RoleAgent, Active: true}, PasswordHash: auth.HashPassword("ann-password")}
+	if err := st.CreateUser(ctx, &nu); err != nil {
+		t.Fatal(err)
+	}
+	id, err := st.StartEvent(ctx, comm.EventStart{Type: comm.EventPhone, Direction: comm.DirectionOut, UserID: nu.ID, ToNumber: "+3222123456", SIPCallID: "abc@host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	d := startServe(t, db)
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.stderr.String(), "interrupted") {
+		t.Errorf("the log does not say events were closed: %s", d.stderr)
+	}
+	st, err = store.Open(ctx, db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ev, err := st.Event(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.State != comm.EventCompleted || ev.Outcome != comm.OutcomeInterrupted || ev.End.IsZero() {
+		t.Fatalf("event after restart: state %s, outcome %s, end %v", ev.State, ev.Outcome, ev.End)
 	}
 }
