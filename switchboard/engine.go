@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
+
+	"phoned/media"
 )
 
 // ErrMaxDuration ends a call that reached Config.MaxDuration.
@@ -22,9 +25,21 @@ var ErrDraining = errors.New("not taking new calls: the daemon is stopping")
 
 // Config tunes the engine. Zero fields take the defaults noted.
 type Config struct {
-	MaxDuration time.Duration // longest call (default 4 h)
-	RingTimeout time.Duration // how long a call rings before it is missed (default 30 s)
-	Now         func() time.Time
+	MaxDuration     time.Duration // longest call (default 4 h)
+	RingTimeout     time.Duration // how long a call rings before it is missed (default 30 s)
+	MediaInactivity time.Duration // no RTP from either side for this long hangs up (default 60 s)
+	MediaIP         netip.Addr    // the address phoned's RTP sockets bind and its SDP shows (default 127.0.0.1)
+	Region          string        // phone region of caller numbers without + (default "BE")
+	Now             func() time.Time
+}
+
+// Deps are what the engine works with.
+type Deps struct {
+	Log    *slog.Logger
+	Agents Agents
+	Events EventLog
+	Dialer Dialer
+	Ports  *media.PortAllocator
 }
 
 func (c *Config) defaults() {
@@ -34,6 +49,15 @@ func (c *Config) defaults() {
 	if c.RingTimeout <= 0 {
 		c.RingTimeout = 30 * time.Second
 	}
+	if c.MediaInactivity <= 0 {
+		c.MediaInactivity = time.Minute
+	}
+	if !c.MediaIP.IsValid() {
+		c.MediaIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	if c.Region == "" {
+		c.Region = "BE"
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -41,8 +65,9 @@ func (c *Config) defaults() {
 
 // Engine owns the live calls.
 type Engine struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
 
 	wg sync.WaitGroup // one per running call
 
@@ -52,9 +77,12 @@ type Engine struct {
 }
 
 // New returns an engine.
-func New(cfg Config, log *slog.Logger) *Engine {
+func New(cfg Config, deps Deps) *Engine {
 	cfg.defaults()
-	return &Engine{cfg: cfg, log: log, calls: map[string]*Call{}}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg, deps: deps, log: deps.Log, calls: map[string]*Call{}}
 }
 
 // NewCall registers a call and starts its owner goroutine. The call's

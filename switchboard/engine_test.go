@@ -20,7 +20,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // Actions posted from many goroutines run one at a time, each goroutine's
 // in the order it posted them.
 func TestActionsRunInOrderOnTheOwner(t *testing.T) {
-	e := New(Config{}, quiet())
+	e := New(Config{}, Deps{Log: quiet()})
 	var cleaned error
 	c, err := e.NewCall(context.Background(), Snapshot{User: "alice"}, func(cause error) { cleaned = cause })
 	if err != nil {
@@ -78,7 +78,7 @@ func TestActionsRunInOrderOnTheOwner(t *testing.T) {
 
 func TestMaximumDurationEndsTheCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := New(Config{MaxDuration: time.Hour}, quiet())
+		e := New(Config{MaxDuration: time.Hour}, Deps{Log: quiet()})
 		var cause error
 		start := time.Now()
 		c, err := e.NewCall(context.Background(), Snapshot{}, func(err error) { cause = err })
@@ -97,7 +97,7 @@ func TestMaximumDurationEndsTheCall(t *testing.T) {
 
 // A call outlives the request that started it.
 func TestCallOutlivesItsParentContext(t *testing.T) {
-	e := New(Config{}, quiet())
+	e := New(Config{}, Deps{Log: quiet()})
 	parent, cancel := context.WithCancel(context.Background())
 	c, err := e.NewCall(parent, Snapshot{}, func(error) {})
 	if err != nil {
@@ -113,7 +113,7 @@ func TestCallOutlivesItsParentContext(t *testing.T) {
 
 func TestServeDrainsThenEndsWhatIsLeft(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := New(Config{}, quiet())
+		e := New(Config{}, Deps{Log: quiet()})
 		ctx, stop := context.WithCancel(context.Background())
 		served := make(chan error)
 		go func() { served <- e.Serve(ctx, time.Minute) }()

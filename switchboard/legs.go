@@ -1,0 +1,100 @@
+package switchboard
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"phoned/comm"
+)
+
+// Incoming is the caller's side of a call that reached phoned (a SIP
+// INVITE it received). The engine calls its methods from the call's owner
+// goroutine.
+type Incoming interface {
+	// Offer is the caller's SDP offer.
+	Offer() []byte
+	// Ring tells the caller the call rings (180 Ringing).
+	Ring() error
+	// Answer accepts the call with phoned's SDP answer (200 OK) and returns
+	// when the caller acknowledged it.
+	Answer(ctx context.Context, sdp []byte) error
+	// Reject refuses the call with a final status (486, 480, 404...).
+	Reject(status int, reason string) error
+	// Hangup ends an answered call (BYE).
+	Hangup(ctx context.Context) error
+	// Gone is closed when the caller cancels before the answer, or hangs
+	// up after it.
+	Gone() <-chan struct{}
+}
+
+// Outgoing is a call phoned placed to one device or number (an INVITE it
+// sent).
+type Outgoing interface {
+	// Wait blocks until the callee answers and returns its SDP answer, or
+	// until the call fails (a *StatusError carries the final SIP status).
+	// When ctx ends first it cancels the call (CANCEL) and returns ctx's
+	// error. onRinging runs at each provisional response with a status
+	// (180, 183).
+	Wait(ctx context.Context, onRinging func(status int)) ([]byte, error)
+	// Ack acknowledges the answer.
+	Ack(ctx context.Context) error
+	// Hangup ends the answered call (BYE).
+	Hangup(ctx context.Context) error
+	// Gone is closed when the callee hangs up.
+	Gone() <-chan struct{}
+}
+
+// Contact is one registered device of an extension, as the registrar
+// keeps it; the Dialer knows how to reach it.
+type Contact struct {
+	URI       string // the device's Contact URI
+	Received  string // the source address it registered from (host:port), for NAT
+	Transport string
+}
+
+// DialRequest asks a Dialer to place a call.
+type DialRequest struct {
+	Contact  Contact // the device to ring (or, for a number, empty with Number set)
+	Number   string  // an outside number in E.164, for calls through the PBX
+	FromUser string  // the caller as shown to the callee: a number or an extension
+	FromName string  // the caller's display name (already checked for header injection)
+	SDP      []byte  // phoned's offer
+}
+
+// Dialer places calls (the SIP user agent implements it).
+type Dialer interface {
+	Dial(ctx context.Context, req DialRequest) (Outgoing, error)
+}
+
+// StatusError is a call that failed with a final SIP status.
+type StatusError struct {
+	Status int
+	Reason string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("SIP %d %s", e.Status, e.Reason) }
+
+// Agent is a user with an extension, as the engine needs it.
+type Agent struct {
+	UserID    int64
+	Login     string
+	Name      string
+	Extension string
+}
+
+// Agents finds agents and their registered devices.
+type Agents interface {
+	// AgentByExtension returns the active user with this extension, or an
+	// error wrapping ErrNoAgent.
+	AgentByExtension(ctx context.Context, ext string) (Agent, error)
+	// Contacts returns the extension's live registrations.
+	Contacts(ctx context.Context, ext string) ([]Contact, error)
+}
+
+// EventLog writes the communication event of each call as it goes.
+type EventLog interface {
+	StartEvent(ctx context.Context, s comm.EventStart) (int64, error)
+	AnswerEvent(ctx context.Context, id int64, at time.Time) error
+	EndEvent(ctx context.Context, id int64, end comm.EventEnd) error
+}
