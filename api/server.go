@@ -95,6 +95,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/events", auth.RoleAgent, s.listEvents)
 	s.handle("GET /api/events/{id}", auth.RoleAgent, s.getEvent)
 	s.handle("PATCH /api/events/{id}", auth.RoleAgent, s.patchEvent)
+
+	s.handle("GET /api/sip/registrations", auth.RoleAgent, s.listRegistrations)
 }
 
 // Handle mounts another handler (the widget, signalling) on the server's

@@ -9,6 +9,7 @@ import (
 var tables = []string{
 	"users", "sessions", "api_tokens", "partners", "contact_mechanisms", "utm_names", "purposes",
 	"planner_runs", "rules", "phone_calls", "cases", "comm_events", "comm_event_parties", "comm_event_contacts", "follow_ups",
+	"sip_bindings",
 }
 
 // TableCounts returns the number of rows of every table: a cheap picture
