@@ -9,6 +9,8 @@ import (
 // extension to check its digest auth.
 type Account struct {
 	UserID    int64
+	Login     string
+	Name      string
 	Extension string
 	Password  string // the digest secret; an empty one never authenticates
 	Active    bool

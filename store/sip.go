@@ -22,8 +22,8 @@ var (
 // error wrapping sip.ErrUnknownAccount.
 func (s *Store) SIPAccount(ctx context.Context, ext string) (sip.Account, error) {
 	var a sip.Account
-	err := s.r.QueryRowContext(ctx, "SELECT id, extension, sip_password, active FROM users WHERE extension = ?", ext).
-		Scan(&a.UserID, &a.Extension, &a.Password, &a.Active)
+	err := s.r.QueryRowContext(ctx, "SELECT id, login, name, extension, sip_password, active FROM users WHERE extension = ?", ext).
+		Scan(&a.UserID, &a.Login, &a.Name, &a.Extension, &a.Password, &a.Active)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sip.Account{}, fmt.Errorf("extension %q: %w", ext, sip.ErrUnknownAccount)
 	}

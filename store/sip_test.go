@@ -30,7 +30,7 @@ func TestSIPAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (sip.Account{UserID: id, Extension: "101", Password: "secret101", Active: true}); a != want {
+	if want := (sip.Account{UserID: id, Login: "alice", Extension: "101", Password: "secret101", Active: true}); a != want {
 		t.Fatalf("account %+v, want %+v", a, want)
 	}
 	for _, ext := range []string{"102", "", "101 "} {

@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"phoned/crm"
+	"phoned/media"
 )
 
 // serveConfig is the daemon's configuration, from flags and environment.
@@ -24,6 +26,11 @@ type serveConfig struct {
 	LogLevel  slog.Level
 	LogFormat string
 	Demo      bool
+
+	Trust       []netip.Prefix  // addresses allowed to send INVITEs without digest auth (the PBX)
+	RingTimeout time.Duration   // how long an incoming call rings
+	RTPPorts    media.PortRange // UDP ports for RTP
+	MediaIP     netip.Addr      // the address phoned's RTP binds and its SDP shows
 }
 
 // option is one serve flag with its environment variable and default.
@@ -40,6 +47,10 @@ var serveOptions = []option{
 	{"log-level", "PHONED_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
 	{"log-format", "PHONED_LOG_FORMAT", "text", "log format: text or json"},
 	{"demo", "PHONED_DEMO", "false", "seed demo users, partners and today's queue into an empty database"},
+	{"trust", "PHONED_TRUST", "", "comma-separated addresses or CIDRs of the PBX/trunk, whose INVITEs need no digest auth"},
+	{"ring-timeout", "PHONED_RING_TIMEOUT", "30s", "how long an incoming call rings before it is missed"},
+	{"rtp-ports", "PHONED_RTP_PORTS", "20000-29999", "UDP port range for RTP (even ports)"},
+	{"media-ip", "PHONED_MEDIA_IP", "", "IP address of phoned's RTP sockets and SDP (default: the --sip address, or 127.0.0.1 when it is unspecified)"},
 }
 
 // parseServe reads the serve flags over the environment and validates
@@ -123,7 +134,71 @@ func parseServe(args []string, lookupEnv func(string) (string, bool), stderr io.
 	if cfg.Demo, err = strconv.ParseBool(strings.TrimSpace(*vals["demo"])); err != nil {
 		return cfg, fmt.Errorf("%s: %q is not true or false", name("demo"), *vals["demo"])
 	}
+	if cfg.Trust, err = parseTrust(*vals["trust"]); err != nil {
+		return cfg, fmt.Errorf("%s: %w", name("trust"), err)
+	}
+	if cfg.RingTimeout, err = time.ParseDuration(strings.TrimSpace(*vals["ring-timeout"])); err != nil || cfg.RingTimeout < time.Second || cfg.RingTimeout > 10*time.Minute {
+		return cfg, fmt.Errorf("%s: %q is not a duration from 1s to 10m (e.g. 30s)", name("ring-timeout"), *vals["ring-timeout"])
+	}
+	if cfg.RTPPorts, err = parsePortRange(*vals["rtp-ports"]); err != nil {
+		return cfg, fmt.Errorf("%s: %w", name("rtp-ports"), err)
+	}
+	if cfg.MediaIP, err = mediaIP(*vals["media-ip"], cfg.SIP); err != nil {
+		return cfg, fmt.Errorf("%s: %w", name("media-ip"), err)
+	}
 	return cfg, nil
+}
+
+// parseTrust reads a comma-separated list of IP addresses and CIDRs.
+func parseTrust(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR", item)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// parsePortRange reads "MIN-MAX".
+func parsePortRange(s string) (media.PortRange, error) {
+	lo, hi, ok := strings.Cut(strings.TrimSpace(s), "-")
+	a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	b, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	if !ok || err1 != nil || err2 != nil {
+		return media.PortRange{}, fmt.Errorf("%q is not a port range MIN-MAX", s)
+	}
+	r := media.PortRange{Min: uint16(a), Max: uint16(b)}
+	if err := r.Validate(); err != nil {
+		return media.PortRange{}, err
+	}
+	return r, nil
+}
+
+// mediaIP is the RTP address: the one given, or the SIP listener's.
+func mediaIP(s, sipAddr string) (netip.Addr, error) {
+	if s = strings.TrimSpace(s); s != "" {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.IsUnspecified() || a.IsMulticast() {
+			return netip.Addr{}, fmt.Errorf("%q is not a unicast IP address", s)
+		}
+		return a, nil
+	}
+	host, _, _ := net.SplitHostPort(sipAddr)
+	if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
+		return a, nil
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1}), nil
 }
 
 // checkAddr validates a host:port listen address.

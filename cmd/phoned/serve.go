@@ -16,7 +16,10 @@ import (
 	"phoned/api"
 	"phoned/auth"
 	"phoned/demo"
+	"phoned/media"
+	"phoned/sip"
 	"phoned/store"
+	"phoned/switchboard"
 	"phoned/webphone"
 )
 
@@ -84,14 +87,51 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// SIP: the server (listeners, registrar, trust gate), the call engine,
+	// and the adapter between them, which each needs.
+	calls := sip.NewCalls(log, st, st)
+	sipSrv, err := sip.New(sip.Config{Listen: cfg.SIP, Trust: cfg.Trust}, sip.Deps{Log: log, Directory: st, Bindings: st, Inbound: calls})
+	if err != nil {
+		return fmt.Errorf("--sip: %w", err)
+	}
+	ports, err := media.NewPortAllocator(cfg.RTPPorts)
+	if err != nil {
+		return fmt.Errorf("--rtp-ports: %w", err)
+	}
+	engine := switchboard.New(switchboard.Config{RingTimeout: cfg.RingTimeout, MediaIP: cfg.MediaIP, Region: cfg.Region},
+		switchboard.Deps{Log: log, Agents: calls, Events: st, Dialer: calls, Ports: ports})
+	calls.Attach(sipSrv, engine)
+
+	g, gctx := errgroup.WithContext(ctx)
+	// The SIP server outlives the engine's drain, so calls ended at
+	// shutdown still get their BYE.
+	sipCtx, stopSIP := context.WithCancel(context.WithoutCancel(gctx))
+	defer stopSIP()
+	g.Go(func() error {
+		defer stopSIP()
+		return engine.Serve(gctx, 0)
+	})
+	g.Go(func() error {
+		if err := sipSrv.Serve(sipCtx); err != nil {
+			return fmt.Errorf("--sip %s: %w", cfg.SIP, err)
+		}
+		return nil
+	})
+	select {
+	case <-sipSrv.Ready():
+	case <-gctx.Done():
+		ln.Close()
+		return g.Wait()
+	}
+
 	url := "http://" + ln.Addr().String() + "/"
-	fmt.Fprintf(stdout, "phoned is running: web and API at %s (SIP address %s)\n", url, cfg.SIP)
+	fmt.Fprintf(stdout, "phoned is running: web and API at %s (SIP address %s)\n", url, sipSrv.Addr())
 	if demoUsers {
 		printDemoLogins(stdout, url)
 	}
-	log.Info("serving", "http", ln.Addr().String(), "db", cfg.DB, "tz", cfg.TZ.String(), "region", cfg.Region)
+	log.Info("serving", "http", ln.Addr().String(), "sip", sipSrv.Addr().String(), "db", cfg.DB, "tz", cfg.TZ.String(), "region", cfg.Region,
+		"trusted", len(cfg.Trust))
 
-	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)

@@ -1,0 +1,299 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	gosip "github.com/emiago/sipgo/sip"
+
+	"phoned/switchboard"
+)
+
+// Engine is what Calls hands calls to: the switchboard.
+type Engine interface {
+	Inbound(ctx context.Context, in switchboard.Incoming, info switchboard.InboundInfo)
+}
+
+// Calls joins SIP and the call engine. It takes the INVITEs that passed the
+// trust gate (Inbound) and the requests within their dialogs
+// (DialogHandler), places the engine's calls (switchboard.Dialer) and
+// tells the engine who has an extension and where its devices are
+// registered (switchboard.Agents).
+//
+// Wire it in three steps, as the parts need each other: NewCalls, then
+// sip.New with Deps.Inbound set to it and switchboard.New with it as Dialer
+// and Agents, then Attach.
+type Calls struct {
+	log      *slog.Logger
+	dir      Directory
+	bindings Bindings
+
+	mu     sync.Mutex // guards the following
+	srv    *Server
+	eng    Engine
+	dsrv   *sipgo.DialogServerCache
+	dcli   *sipgo.DialogClientCache
+	dialog bool // the caches exist (made once the listeners are bound)
+}
+
+// NewCalls returns the adapter; Attach completes it.
+func NewCalls(log *slog.Logger, dir Directory, bindings Bindings) *Calls {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Calls{log: log.With("component", "calls"), dir: dir, bindings: bindings}
+}
+
+// Attach gives Calls the server whose client places calls and the engine
+// that takes them.
+func (c *Calls) Attach(srv *Server, eng Engine) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.srv, c.eng = srv, eng
+}
+
+// caches returns the dialog caches, made on first use: their Contact
+// header needs the bound address.
+func (c *Calls) caches() (*sipgo.DialogServerCache, *sipgo.DialogClientCache, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.srv == nil {
+		return nil, nil, errors.New("calls: not attached to a SIP server")
+	}
+	if !c.dialog {
+		select {
+		case <-c.srv.Ready():
+		default:
+			return nil, nil, errors.New("calls: the SIP listeners are not bound yet")
+		}
+		addr := c.srv.Addr()
+		contact := gosip.ContactHeader{Address: gosip.Uri{User: "phoned", Host: addr.Addr().String(), Port: int(addr.Port())}}
+		c.dsrv = sipgo.NewDialogServerCache(c.srv.Client(), contact)
+		c.dcli = sipgo.NewDialogClientCache(c.srv.Client(), contact)
+		c.dialog = true
+	}
+	return c.dsrv, c.dcli, nil
+}
+
+// HandleInvite takes an INVITE that passed the trust gate: a call for an
+// extension. It returns once the caller has a final answer (the call
+// itself goes on in the engine) or the server stops.
+func (c *Calls) HandleInvite(ctx context.Context, req *gosip.Request, tx gosip.ServerTransaction, from Caller) {
+	dsrv, _, err := c.caches()
+	if err != nil {
+		c.log.Error("incoming call", "err", err)
+		_ = tx.Respond(gosip.NewResponseFromRequest(req, 503, "Service Unavailable", nil))
+		return
+	}
+	ext := req.Recipient.User
+	if CheckDialString(ext) != nil {
+		_ = tx.Respond(gosip.NewResponseFromRequest(req, 404, "Not Found", nil))
+		return
+	}
+	ds, err := dsrv.ReadInvite(req, tx)
+	if err != nil {
+		c.log.Info("incoming call refused", "err", err)
+		_ = tx.Respond(gosip.NewResponseFromRequest(req, 400, "Bad Request", nil))
+		return
+	}
+	leg := &incoming{ds: ds, final: make(chan struct{})}
+	info := switchboard.InboundInfo{Extension: ext, CallID: req.CallID().Value()}
+	if f := req.From(); f != nil {
+		info.FromNumber = f.Address.User
+		if CheckDisplayName(f.DisplayName) == nil {
+			info.FromName = f.DisplayName
+		}
+	}
+	c.log.Info("incoming call", "extension", ext, "from", info.FromNumber, "source", from.Source, "trusted", from.Trusted)
+	c.eng.Inbound(ctx, leg, info)
+	select {
+	case <-leg.final:
+	case <-ds.Context().Done():
+	case <-ctx.Done():
+	}
+}
+
+// HandleInDialog takes the requests within phoned's dialogs: ACK and BYE
+// of the calls it answered or placed. Anything else in a known dialog is
+// not supported yet (501); outside one, 481.
+func (c *Calls) HandleInDialog(ctx context.Context, req *gosip.Request, tx gosip.ServerTransaction) {
+	dsrv, dcli, err := c.caches()
+	if err != nil {
+		if !req.IsAck() {
+			_ = tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		}
+		return
+	}
+	switch req.Method {
+	case gosip.ACK:
+		_ = dsrv.ReadAck(req, tx) // an ACK to no dialog of ours is dropped
+		return
+	case gosip.BYE:
+		if err := dsrv.ReadBye(req, tx); err == nil {
+			return
+		}
+		if err := dcli.ReadBye(req, tx); err == nil {
+			return
+		}
+	default:
+		_, errS := dsrv.MatchDialogRequest(req)
+		_, errC := dcli.MatchRequestDialog(req)
+		if errS == nil || errC == nil {
+			_ = tx.Respond(gosip.NewResponseFromRequest(req, 501, "Not Implemented", nil))
+			return
+		}
+	}
+	_ = tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+}
+
+// incoming is a caller's INVITE as the engine sees it.
+type incoming struct {
+	ds        *sipgo.DialogServerSession
+	finalOnce sync.Once
+	final     chan struct{} // closed once a final response went out
+}
+
+func (l *incoming) Offer() []byte { return l.ds.InviteRequest.Body() }
+
+func (l *incoming) Ring() error { return l.ds.Respond(180, "Ringing", nil) }
+
+func (l *incoming) Answer(ctx context.Context, sdp []byte) error {
+	defer l.finalOnce.Do(func() { close(l.final) })
+	done := make(chan error, 1)
+	go func() { done <- l.ds.RespondSDP(sdp) }() // returns when the ACK came
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *incoming) Reject(status int, reason string) error {
+	defer l.finalOnce.Do(func() { close(l.final) })
+	return l.ds.Respond(status, reason, nil)
+}
+
+func (l *incoming) Hangup(ctx context.Context) error { return l.ds.Bye(ctx) }
+
+// Gone ends when the caller cancels or hangs up (and when phoned ends the
+// dialog itself).
+func (l *incoming) Gone() <-chan struct{} { return l.ds.Context().Done() }
+
+// Dial places a call: to a registered device (Contact) of an extension.
+func (c *Calls) Dial(ctx context.Context, req switchboard.DialRequest) (switchboard.Outgoing, error) {
+	_, dcli, err := c.caches()
+	if err != nil {
+		return nil, err
+	}
+	if req.Contact.URI == "" {
+		return nil, errors.New("dial: calls to outside numbers go through the PBX, which is not configured")
+	}
+	var to gosip.Uri
+	if err := gosip.ParseUri(strings.Trim(req.Contact.URI, "<>"), &to); err != nil {
+		return nil, fmt.Errorf("dial %q: %w", req.Contact.URI, err)
+	}
+	if err := CheckDialString(req.FromUser); err != nil {
+		return nil, fmt.Errorf("dial: caller %q: %w", req.FromUser, err)
+	}
+	inv := gosip.NewRequest(gosip.INVITE, to)
+	inv.SetBody(req.SDP)
+	inv.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	c.mu.Lock()
+	addr := c.srv.Addr()
+	ua := c.srv.UserAgent()
+	c.mu.Unlock()
+	from := &gosip.FromHeader{Address: gosip.Uri{User: req.FromUser, Host: addr.Addr().String(), Port: int(addr.Port())}, Params: gosip.NewParams()}
+	if CheckDisplayName(req.FromName) == nil {
+		from.DisplayName = req.FromName
+	}
+	from.Params.Add("tag", gosip.GenerateTagN(16))
+	inv.AppendHeader(from)
+	inv.AppendHeader(&gosip.ToHeader{Address: to, Params: gosip.NewParams()})
+	inv.AppendHeader(gosip.NewHeader("User-Agent", ua))
+	if tr := strings.ToUpper(req.Contact.Transport); tr == "TCP" {
+		inv.SetTransport("TCP")
+	}
+	if req.Contact.Received != "" {
+		// NAT: send where the device registered from, not to its Contact.
+		if ap, err := netip.ParseAddrPort(req.Contact.Received); err == nil {
+			inv.SetDestination(ap.String())
+		}
+	}
+	dcs, err := dcli.WriteInvite(ctx, inv)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", to.String(), err)
+	}
+	return &outgoing{dcs: dcs}, nil
+}
+
+// outgoing is a call phoned placed.
+type outgoing struct {
+	dcs *sipgo.DialogClientSession
+}
+
+func (o *outgoing) Wait(ctx context.Context, onRinging func(int)) ([]byte, error) {
+	err := o.dcs.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *gosip.Response) error {
+		if res.StatusCode == 180 || res.StatusCode == 183 {
+			onRinging(res.StatusCode)
+		}
+		return nil
+	}})
+	var de *sipgo.ErrDialogResponse
+	switch {
+	case err == nil:
+		return o.dcs.InviteResponse.Body(), nil
+	case errors.As(err, &de):
+		return nil, &switchboard.StatusError{Status: de.Res.StatusCode, Reason: de.Res.Reason}
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	}
+	return nil, fmt.Errorf("waiting for the answer: %w", err)
+}
+
+func (o *outgoing) Ack(ctx context.Context) error { return o.dcs.Ack(ctx) }
+
+func (o *outgoing) Hangup(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := o.dcs.Bye(ctx)
+	o.dcs.Close()
+	return err
+}
+
+func (o *outgoing) Gone() <-chan struct{} { return o.dcs.Context().Done() }
+
+// AgentByExtension implements switchboard.Agents.
+func (c *Calls) AgentByExtension(ctx context.Context, ext string) (switchboard.Agent, error) {
+	a, err := c.dir.SIPAccount(ctx, ext)
+	if errors.Is(err, ErrUnknownAccount) {
+		return switchboard.Agent{}, fmt.Errorf("extension %s: %w", ext, switchboard.ErrNoAgent)
+	}
+	if err != nil {
+		return switchboard.Agent{}, err
+	}
+	if !a.Active {
+		return switchboard.Agent{}, fmt.Errorf("extension %s: user %s is inactive: %w", ext, a.Login, switchboard.ErrNoAgent)
+	}
+	return switchboard.Agent{UserID: a.UserID, Login: a.Login, Name: a.Name, Extension: a.Extension}, nil
+}
+
+// Contacts implements switchboard.Agents: the extension's live bindings.
+func (c *Calls) Contacts(ctx context.Context, ext string) ([]switchboard.Contact, error) {
+	bs, err := c.bindings.SIPBindings(ctx, ext, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]switchboard.Contact, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, switchboard.Contact{URI: b.Contact, Received: b.Received, Transport: string(b.Transport)})
+	}
+	return out, nil
+}
