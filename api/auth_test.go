@@ -19,7 +19,7 @@ func TestEveryRouteNeedsAuthentication(t *testing.T) {
 		"GET /api/partners", "POST /api/partners", "POST /api/partners/import", "GET /api/partners/1", "PUT /api/partners/1",
 		"DELETE /api/partners/1", "GET /api/calls", "POST /api/calls", "GET /api/calls/1", "PATCH /api/calls/1",
 		"GET /api/purposes", "POST /api/purposes", "POST /api/planner/runs", "GET /api/planner/runs", "GET /api/planner/runs/1", "DELETE /api/planner/runs/1",
-		"GET /api/queue", "POST /api/queue", "DELETE /api/queue/1", "GET /api/events", "GET /api/events/1", "PATCH /api/events/1", "GET /api/sip/registrations",
+		"GET /api/queue", "POST /api/queue", "DELETE /api/queue/1", "GET /api/events", "GET /api/events/1", "PATCH /api/events/1", "GET /api/sip/registrations", "GET /api/sip/pbx",
 	}
 	before := e.counts()
 	for _, rt := range routes {

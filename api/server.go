@@ -35,6 +35,12 @@ type Server struct {
 	logins *limiter
 
 	planMu sync.Mutex // one planner run at a time: a run reads then writes the calls it plans
+
+	callsMu sync.Mutex  // guards calls
+	calls   CallControl // the call engine (SetCalls); nil: the call routes answer 503
+
+	depsMu sync.Mutex // guards pbx
+	pbx    PBXStates  // the PBX registrar (SetPBX); nil: not in PBX mode
 }
 
 // New returns a Server over the store.
@@ -97,6 +103,13 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/events/{id}", auth.RoleAgent, s.patchEvent)
 
 	s.handle("GET /api/sip/registrations", auth.RoleAgent, s.listRegistrations)
+	s.handle("GET /api/sip/pbx", auth.RoleAgent, s.listPBXRegistrations)
+
+	// calls (issue 3): click-to-dial and the live calls (api/dial.go, api/livecalls.go)
+	s.handle("POST /api/dial", auth.RoleAgent, s.dial)
+	s.handle("GET /api/live-calls", auth.RoleAgent, s.listLiveCalls)
+	s.handle("POST /api/live-calls/{id}/hangup", auth.RoleAgent, s.hangupLiveCall)
+	s.handle("POST /api/live-calls/{id}/dtmf", auth.RoleAgent, s.dtmfLiveCall)
 }
 
 // Handle mounts another handler (the widget, signalling) on the server's

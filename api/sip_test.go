@@ -81,3 +81,28 @@ func sameJSON(got, want map[string]any) bool {
 	}
 	return true
 }
+
+type fakePBX []sip.PBXState
+
+func (f fakePBX) States() []sip.PBXState { return f }
+
+// The PBX registrations: supervisors see all, agents their own extension's;
+// without PBX mode, none.
+func TestPBXRegistrationStates(t *testing.T) {
+	e := newEnv(t, nil)
+	if got := e.do(auth.RoleSupervisor, "GET", "/api/sip/pbx", nil).want(t, 200).arr(); len(got) != 0 {
+		t.Fatalf("without PBX mode: %v", got)
+	}
+	e.api.SetPBX(fakePBX{
+		{Extension: "101", Username: "101", State: sip.PBXRegistered, LastStatus: 200, ExpiresAt: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)},
+		{Extension: "102", Username: "102", State: sip.PBXFailed, LastStatus: 403, LastError: "wrong password"},
+	})
+	all := e.do(auth.RoleSupervisor, "GET", "/api/sip/pbx", nil).want(t, 200).arr()
+	if len(all) != 2 || all[0].(map[string]any)["state"] != "registered" || all[0].(map[string]any)["expires_at"] != "2026-12-02T10:00:00Z" {
+		t.Fatalf("supervisor sees %v", all)
+	}
+	mine := e.as("alice", "GET", "/api/sip/pbx", nil).want(t, 200).arr()
+	if len(mine) != 1 || mine[0].(map[string]any)["extension"] != "101" {
+		t.Fatalf("alice (101) sees %v", mine)
+	}
+}

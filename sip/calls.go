@@ -27,9 +27,9 @@ type Engine interface {
 // tells the engine who has an extension and where its devices are
 // registered (switchboard.Agents).
 //
-// Wire it in three steps, as the parts need each other: NewCalls, then
-// sip.New with Deps.Inbound set to it and switchboard.New with it as Dialer
-// and Agents, then Attach.
+// Wire it in three steps, as the parts need each other: NewCalls (and
+// SetPBX for outside numbers), then sip.New with Deps.Inbound set to it
+// and switchboard.New with it as Dialer and Agents, then Attach.
 type Calls struct {
 	log      *slog.Logger
 	dir      Directory
@@ -40,7 +40,8 @@ type Calls struct {
 	eng    Engine
 	dsrv   *sipgo.DialogServerCache
 	dcli   *sipgo.DialogClientCache
-	dialog bool // the caches exist (made once the listeners are bound)
+	dialog bool      // the caches exist (made once the listeners are bound)
+	pbx    *pbxRoute // where outside numbers go (nil: nowhere)
 }
 
 // NewCalls returns the adapter; Attach completes it.
@@ -187,21 +188,56 @@ func (l *incoming) Hangup(ctx context.Context) error { return l.ds.Bye(ctx) }
 // dialog itself).
 func (l *incoming) Gone() <-chan struct{} { return l.ds.Context().Done() }
 
-// Dial places a call: to a registered device (Contact) of an extension.
+// Dial places a call: to a registered device (req.Contact) of an
+// extension, or to an outside number (req.Number, E.164) through the PBX
+// (SetPBX), answering its digest challenge (401/407) with the PBX
+// account. With no PBX, a number that is an extension with a registered
+// device is called there, and any other number fails with an error
+// wrapping switchboard.ErrNoRoute.
 func (c *Calls) Dial(ctx context.Context, req switchboard.DialRequest) (switchboard.Outgoing, error) {
 	_, dcli, err := c.caches()
 	if err != nil {
 		return nil, err
 	}
-	if req.Contact.URI == "" {
-		return nil, errors.New("dial: calls to outside numbers go through the PBX, which is not configured")
-	}
-	var to gosip.Uri
-	if err := gosip.ParseUri(strings.Trim(req.Contact.URI, "<>"), &to); err != nil {
-		return nil, fmt.Errorf("dial %q: %w", req.Contact.URI, err)
-	}
 	if err := CheckDialString(req.FromUser); err != nil {
 		return nil, fmt.Errorf("dial: caller %q: %w", req.FromUser, err)
+	}
+	if req.CallID != "" && !validCallID(req.CallID) {
+		return nil, fmt.Errorf("dial: Call-ID %q is not a SIP word", req.CallID)
+	}
+	var to gosip.Uri
+	var auth sipgo.AnswerOptions
+	dest, transport := "", strings.ToUpper(req.Contact.Transport)
+	switch {
+	case req.Contact.URI == "" && req.Number != "":
+		if err := CheckDialString(req.Number); err != nil {
+			return nil, fmt.Errorf("dial: number %q: %w", req.Number, err)
+		}
+		pbx, ok := c.pbxRoute()
+		if !ok {
+			// No PBX: an extension can still be reached on its own phone.
+			contacts, err := c.Contacts(ctx, req.Number)
+			if err != nil || len(contacts) == 0 {
+				return nil, fmt.Errorf("dial %s: %w", req.Number, switchboard.ErrNoRoute)
+			}
+			req.Contact = contacts[0]
+			return c.Dial(ctx, req)
+		}
+		to = gosip.Uri{Scheme: "sip", User: req.Number, Host: pbx.uri.Host, Port: pbx.uri.Port}
+		transport = pbx.transport
+		auth.Username, auth.Password = pbx.Username, pbx.Password
+	case req.Contact.URI != "":
+		if err := gosip.ParseUri(strings.Trim(req.Contact.URI, "<>"), &to); err != nil {
+			return nil, fmt.Errorf("dial %q: %w", req.Contact.URI, err)
+		}
+		if req.Contact.Received != "" {
+			// NAT: send where the device registered from, not to its Contact.
+			if ap, err := netip.ParseAddrPort(req.Contact.Received); err == nil {
+				dest = ap.String()
+			}
+		}
+	default:
+		return nil, errors.New("dial: neither a device nor a number")
 	}
 	inv := gosip.NewRequest(gosip.INVITE, to)
 	inv.SetBody(req.SDP)
@@ -217,35 +253,56 @@ func (c *Calls) Dial(ctx context.Context, req switchboard.DialRequest) (switchbo
 	from.Params.Add("tag", gosip.GenerateTagN(16))
 	inv.AppendHeader(from)
 	inv.AppendHeader(&gosip.ToHeader{Address: to, Params: gosip.NewParams()})
+	if req.CallID != "" {
+		callID := gosip.CallIDHeader(req.CallID)
+		inv.AppendHeader(&callID)
+	}
 	inv.AppendHeader(gosip.NewHeader("User-Agent", ua))
-	if tr := strings.ToUpper(req.Contact.Transport); tr == "TCP" {
+	if transport == "TCP" {
 		inv.SetTransport("TCP")
 	}
-	if req.Contact.Received != "" {
-		// NAT: send where the device registered from, not to its Contact.
-		if ap, err := netip.ParseAddrPort(req.Contact.Received); err == nil {
-			inv.SetDestination(ap.String())
-		}
+	if dest != "" {
+		inv.SetDestination(dest)
 	}
 	dcs, err := dcli.WriteInvite(ctx, inv)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", to.String(), err)
 	}
-	return &outgoing{dcs: dcs}, nil
+	return &outgoing{dcs: dcs, auth: auth}, nil
+}
+
+// validCallID reports whether s may be sent as a Call-ID: 1 to 128 bytes
+// of letters, digits and the few marks phoned's ids use.
+func validCallID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-.!%*_+~@:", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // outgoing is a call phoned placed.
 type outgoing struct {
-	dcs *sipgo.DialogClientSession
+	dcs  *sipgo.DialogClientSession
+	auth sipgo.AnswerOptions // the PBX account, for its digest challenge
 }
 
 func (o *outgoing) Wait(ctx context.Context, onRinging func(int)) ([]byte, error) {
-	err := o.dcs.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *gosip.Response) error {
+	opts := o.auth
+	opts.OnResponse = func(res *gosip.Response) error {
 		if res.StatusCode == 180 || res.StatusCode == 183 {
 			onRinging(res.StatusCode)
 		}
 		return nil
-	}})
+	}
+	err := o.dcs.WaitAnswer(ctx, opts)
 	var de *sipgo.ErrDialogResponse
 	switch {
 	case err == nil:

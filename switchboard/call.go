@@ -19,6 +19,7 @@ type Call struct {
 	cancel  context.CancelCauseFunc
 	actions chan func()
 	done    chan struct{}
+	ctl     controller // set before the owner goroutine starts
 
 	mu   sync.Mutex // guards snap
 	snap Snapshot
@@ -85,8 +86,8 @@ func (c *Call) End(cause error) { c.cancel(cause) }
 
 // run is the owner goroutine: it applies the actions in order until the
 // call's context ends (hang-up, maximum duration, engine shutdown), then
-// runs the cleanup.
-func (c *Call) run(cleanup func(cause error)) {
+// runs the controller's cleanup.
+func (c *Call) run() {
 	defer close(c.done)
 	defer c.eng.forget(c)
 	for {
@@ -94,7 +95,7 @@ func (c *Call) run(cleanup func(cause error)) {
 		case f := <-c.actions:
 			f()
 		case <-c.ctx.Done():
-			cleanup(context.Cause(c.ctx))
+			c.ctl.cleanup(context.Cause(c.ctx))
 			c.update(func(s *Snapshot) { s.State = StateEnded })
 			return
 		}

@@ -26,10 +26,12 @@ var ErrDraining = errors.New("not taking new calls: the daemon is stopping")
 // Config tunes the engine. Zero fields take the defaults noted.
 type Config struct {
 	MaxDuration     time.Duration // longest call (default 4 h)
-	RingTimeout     time.Duration // how long a call rings before it is missed (default 30 s)
+	RingTimeout     time.Duration // how long a call rings before it is missed, and an agent's own phone rings at a click-to-dial (default 30 s)
+	DialTimeout     time.Duration // how long the party called by a click-to-dial rings before phoned gives up (default 60 s)
 	MediaInactivity time.Duration // no RTP from either side for this long hangs up (default 60 s)
 	MediaIP         netip.Addr    // the address phoned's RTP sockets bind and its SDP shows (default 127.0.0.1)
 	Region          string        // phone region of caller numbers without + (default "BE")
+	DialPlan        *DialPlan     // the outside numbers click-to-dial may call (default: those of Region)
 	Now             func() time.Time
 }
 
@@ -38,7 +40,7 @@ type Deps struct {
 	Log    *slog.Logger
 	Agents Agents
 	Events EventLog
-	Dialer Dialer
+	Dialer Dialer // may implement OutsideDialer
 	Ports  *media.PortAllocator
 }
 
@@ -48,6 +50,9 @@ func (c *Config) defaults() {
 	}
 	if c.RingTimeout <= 0 {
 		c.RingTimeout = 30 * time.Second
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = time.Minute
 	}
 	if c.MediaInactivity <= 0 {
 		c.MediaInactivity = time.Minute
@@ -60,6 +65,13 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.DialPlan == nil {
+		if p, err := NewDialPlan(c.Region, nil); err == nil {
+			c.DialPlan = p
+		} else {
+			c.DialPlan = &DialPlan{region: c.Region} // an unknown region allows nothing
+		}
 	}
 }
 
@@ -91,6 +103,17 @@ func New(cfg Config, deps Deps) *Engine {
 // latest. cleanup runs on the owner goroutine once the call ends, with the
 // cause. It fails with ErrDraining while the engine stops.
 func (e *Engine) NewCall(parent context.Context, snap Snapshot, cleanup func(cause error)) (*Call, error) {
+	c := e.newCall(parent, snap)
+	if err := e.launch(c, &plainCall{c: c, done: cleanup}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newCall makes a call that is not live yet: launch starts it. The kinds
+// of call (inbound, outbound) need the *Call in their own state before it
+// runs.
+func (e *Engine) newCall(parent context.Context, snap Snapshot) *Call {
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
 	ctx, cancelTimeout := context.WithTimeoutCause(ctx, e.cfg.MaxDuration, ErrMaxDuration)
 	c := &Call{id: newID(), eng: e, ctx: ctx, actions: make(chan func(), 16), done: make(chan struct{})}
@@ -100,21 +123,28 @@ func (e *Engine) NewCall(parent context.Context, snap Snapshot, cleanup func(cau
 	}
 	snap.ID = c.id
 	c.snap = snap
+	return c
+}
 
+// launch registers c with its controller and starts its owner goroutine.
+// It fails with ErrDraining while the engine stops (ctl's cleanup does
+// not run then).
+func (e *Engine) launch(c *Call, ctl controller) error {
+	c.ctl = ctl
 	e.mu.Lock()
 	if e.draining {
 		e.mu.Unlock()
 		c.cancel(ErrDraining)
-		return nil, ErrDraining
+		return ErrDraining
 	}
 	e.calls[c.id] = c
 	e.wg.Add(1)
 	e.mu.Unlock()
 	go func() {
 		defer e.wg.Done()
-		c.run(cleanup)
+		c.run()
 	}()
-	return c, nil
+	return nil
 }
 
 func (e *Engine) forget(c *Call) {

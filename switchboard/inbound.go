@@ -63,164 +63,107 @@ func (e *Engine) Inbound(ctx context.Context, in Incoming, info InboundInfo) {
 		_ = in.Reject(500, "Server Internal Error")
 		return
 	}
-	ic := &inbound{e: e, in: in, info: info, agent: agent, eventID: eventID, offer: offer, codec: audio.Codec}
+	ic := &inbound{e: e, in: in, info: info, agent: agent, ev: callEvent{e: e, id: eventID}, offer: offer, codec: audio.Codec}
 	contacts, err := e.deps.Agents.Contacts(ctx, agent.Extension)
 	if err != nil || len(contacts) == 0 {
 		if err != nil {
 			e.log.Error("inbound call: reading registrations", "extension", agent.Extension, "err", err)
 		}
 		_ = in.Reject(480, "Temporarily Unavailable")
-		ic.endEvent(comm.OutcomeMissed, 480, HangupSystem)
+		ic.ev.end(comm.OutcomeMissed, 480, HangupSystem, nil)
 		return
 	}
 	snap := Snapshot{Direction: comm.DirectionIn, UserID: agent.UserID, User: agent.Login, Extension: agent.Extension,
 		Number: start.FromNumber, EventID: eventID, State: StateRinging}
-	c, err := e.NewCall(ctx, snap, ic.cleanup)
-	if err != nil {
+	ic.c = e.newCall(ctx, snap)
+	if err := e.launch(ic.c, ic); err != nil {
 		_ = in.Reject(503, "Service Unavailable")
-		ic.endEvent(comm.OutcomeFailed, 503, HangupSystem)
+		ic.ev.end(comm.OutcomeFailed, 503, HangupSystem, nil)
 		return
 	}
-	ic.c = c
-	c.Do(func() { ic.start(contacts) })
+	ic.c.Do(func() { ic.start(contacts) })
 }
 
 // inbound is one incoming call's own state. Its fields are touched only on
 // the call's owner goroutine (in actions posted with c.Do, and cleanup).
 type inbound struct {
-	e       *Engine
-	c       *Call
-	in      Incoming
-	info    InboundInfo
-	agent   Agent
-	eventID int64
-	offer   media.Description
-	codec   media.Codec // the caller's audio codec, offered alone to the devices: nothing is transcoded
+	e     *Engine
+	c     *Call
+	in    Incoming
+	info  InboundInfo
+	agent Agent
+	ev    callEvent
+	offer media.Description
+	codec media.Codec // the caller's audio codec, offered alone to the devices: nothing is transcoded
 
-	forks    []*fork
-	failures int
-	busy     bool
-	rang     bool
-	answered *fork
-	ended    bool // the event was closed
-
-	callerConn, deviceConn *media.RTPConn
-	caller, device         *media.Leg
-	relay                  *media.Relay
-	ringTimer              *time.Timer
-}
-
-// fork is the call to one registered device.
-type fork struct {
-	out    Outgoing
-	cancel context.CancelFunc
-	done   bool
+	devices   *ringGroup // the agent's registered devices
+	answered  Outgoing   // the device that took the call
+	media     *bridge
+	ringTimer *time.Timer
 }
 
 func (ic *inbound) start(contacts []Contact) {
 	e := ic.e
 	var err error
-	if ic.deviceConn, err = e.deps.Ports.Listen(e.cfg.MediaIP); err == nil {
-		ic.callerConn, err = e.deps.Ports.Listen(e.cfg.MediaIP)
-	}
-	if err != nil {
-		e.log.Error("inbound call: no RTP port", "err", err)
+	if ic.media, err = e.newBridge("caller"); err != nil {
+		e.log.Error("inbound call", "err", err)
 		ic.fail(503, "Service Unavailable")
 		return
 	}
-	deviceSDP := media.NewSession()
-	sdp, err := deviceSDP.Offer(ic.deviceConn.LocalAddr(), []media.Codec{ic.codec, media.TelephoneEvent}, media.SendRecv)
+	sess := media.NewSession()
+	sdp, err := sess.Offer(ic.media.agentConn.LocalAddr(), []media.Codec{ic.codec, media.TelephoneEvent}, media.SendRecv)
 	if err != nil {
 		e.log.Error("inbound call: building the offer to the devices", "err", err)
 		ic.fail(500, "Server Internal Error")
 		return
 	}
-	from := ic.info.FromNumber
+	reqs := make([]DialRequest, 0, len(contacts))
 	for _, ct := range contacts {
-		ctx, cancel := context.WithCancel(ic.c.Context())
-		f := &fork{cancel: cancel}
-		ic.forks = append(ic.forks, f)
-		go ic.ringDevice(ctx, f, DialRequest{Contact: ct, FromUser: from, FromName: ic.info.FromName, SDP: sdp}, deviceSDP)
+		reqs = append(reqs, DialRequest{Contact: ct, FromUser: ic.info.FromNumber, FromName: ic.info.FromName, SDP: sdp})
 	}
+	ic.devices = &ringGroup{
+		c:         ic.c,
+		onRinging: func(int) { ic.ringing() },
+		onAnswer:  func(out Outgoing, answer []byte) { ic.deviceAnswered(out, answer, sess) },
+		onFail:    ic.devicesFailed,
+	}
+	ic.devices.ring(e.deps.Dialer, reqs)
 	ic.ringTimer = time.AfterFunc(e.cfg.RingTimeout, func() { ic.c.Do(ic.ringTimeout) })
-	go func() {
-		select {
-		case <-ic.in.Gone():
-			ic.c.Do(ic.callerGone)
-		case <-ic.c.Context().Done():
-		}
-	}()
-}
-
-// ringDevice places one fork and posts what happens to the owner.
-func (ic *inbound) ringDevice(ctx context.Context, f *fork, req DialRequest, sess *media.Session) {
-	out, err := ic.e.deps.Dialer.Dial(ctx, req)
-	if err != nil {
-		ic.c.Do(func() { ic.forkFailed(f, err) })
-		return
-	}
-	ic.c.Do(func() { f.out = out })
-	answer, err := out.Wait(ctx, func(status int) { ic.c.Do(ic.ringing) })
-	if err != nil {
-		ic.c.Do(func() { ic.forkFailed(f, err) })
-		return
-	}
-	ic.c.Do(func() { ic.forkAnswered(f, out, answer, sess) })
+	watchGone(ic.c, ic.in.Gone(), ic.callerGone)
 }
 
 func (ic *inbound) ringing() {
-	if ic.rang || ic.answered != nil {
+	if ic.answered != nil || ic.ev.ended {
 		return
 	}
-	ic.rang = true
 	if err := ic.in.Ring(); err != nil {
 		ic.e.log.Debug("inbound call: 180 to the caller", "err", err)
 	}
 }
 
-func (ic *inbound) forkFailed(f *fork, err error) {
-	if f.done {
+// devicesFailed: every device refused or failed.
+func (ic *inbound) devicesFailed(status int, _ error) {
+	if ic.ev.ended {
 		return
 	}
-	f.done = true
-	ic.failures++
-	var se *StatusError
-	if errors.As(err, &se) && (se.Status == 486 || se.Status == 600) {
-		ic.busy = true
-	}
-	if ic.answered != nil || ic.failures < len(ic.forks) {
-		return
-	}
-	// Every device failed.
-	if ic.busy {
+	if status == 486 || status == 600 {
 		_ = ic.in.Reject(486, "Busy Here")
-		ic.endEvent(comm.OutcomeBusy, 486, HangupCallee)
+		ic.ev.end(comm.OutcomeBusy, 486, HangupCallee, nil)
 	} else {
 		_ = ic.in.Reject(480, "Temporarily Unavailable")
-		ic.endEvent(comm.OutcomeMissed, 480, HangupSystem)
+		ic.ev.end(comm.OutcomeMissed, 480, HangupSystem, nil)
 	}
 	ic.c.End(errors.New("no device took the call"))
 }
 
-func (ic *inbound) forkAnswered(f *fork, out Outgoing, answer []byte, sess *media.Session) {
+func (ic *inbound) deviceAnswered(out Outgoing, answer []byte, sess *media.Session) {
 	ctx := ic.c.Context()
-	f.done = true
-	if ic.answered != nil || ic.ended {
-		// Another device was first, or the caller left: this one is hung up.
-		_ = out.Ack(ctx)
-		_ = out.Hangup(ctx)
+	if ic.ev.ended {
+		_ = out.Hangup(ctx) // the caller left meanwhile
 		return
 	}
-	ic.answered = f
+	ic.answered = out
 	ic.ringTimer.Stop()
-	for _, other := range ic.forks {
-		if other != f && !other.done {
-			other.cancel() // Wait sends CANCEL
-		}
-	}
-	if err := out.Ack(ctx); err != nil {
-		ic.e.log.Warn("inbound call: ACK to the device", "err", err)
-	}
 	deviceMedia, err := parseAccept(sess, answer)
 	if err != nil {
 		ic.e.log.Warn("inbound call: the device's SDP answer", "err", err)
@@ -228,27 +171,14 @@ func (ic *inbound) forkAnswered(f *fork, out Outgoing, answer []byte, sess *medi
 		ic.fail(488, "Not Acceptable Here")
 		return
 	}
-	callerSDP, callerMedia, err := media.NewSession().Answer(ic.offer, ic.callerConn.LocalAddr(), []media.Codec{ic.codec, media.TelephoneEvent}, media.SendRecv)
+	callerSDP, callerMedia, err := media.NewSession().Answer(ic.offer, ic.media.remoteConn.LocalAddr(), []media.Codec{ic.codec, media.TelephoneEvent}, media.SendRecv)
 	if err != nil {
 		_ = out.Hangup(ctx)
 		ic.fail(488, "Not Acceptable Here")
 		return
 	}
-	if ic.caller, err = media.NewLeg(ic.callerConn, media.LegConfig{Media: callerMedia, AllowAnySource: true}); err == nil {
-		ic.device, err = media.NewLeg(ic.deviceConn, media.LegConfig{Media: deviceMedia, AllowAnySource: true})
-	}
-	if err == nil {
-		ic.relay, err = media.Bridge(ic.caller, ic.device, media.BridgeOptions{
-			InactivityTimeout: ic.e.cfg.MediaInactivity,
-			OnEnd: func(r media.EndReason) {
-				if r == media.EndInactivity {
-					ic.c.Do(ic.mediaTimeout)
-				}
-			},
-		})
-	}
-	if err != nil {
-		ic.e.log.Error("inbound call: bridging the media", "err", err)
+	if err := ic.media.join(callerMedia, deviceMedia, ic.e.cfg.MediaInactivity, func() { ic.c.Do(ic.mediaTimeout) }); err != nil {
+		ic.e.log.Error("inbound call", "err", err)
 		_ = out.Hangup(ctx)
 		ic.fail(500, "Server Internal Error")
 		return
@@ -259,100 +189,85 @@ func (ic *inbound) forkAnswered(f *fork, out Outgoing, answer []byte, sess *medi
 	if err != nil {
 		ic.e.log.Info("inbound call: the caller did not take the answer", "err", err)
 		_ = out.Hangup(ctx)
-		ic.endEvent(comm.OutcomeFailed, 408, HangupCaller)
+		ic.ev.end(comm.OutcomeFailed, 408, HangupCaller, nil)
 		ic.c.End(err)
 		return
 	}
-	now := ic.e.cfg.Now()
-	if err := ic.e.deps.Events.AnswerEvent(ctx, ic.eventID, now); err != nil {
-		ic.e.log.Error("inbound call: recording the answer", "event", ic.eventID, "err", err)
-	}
+	now := ic.ev.answer(ctx)
 	ic.c.update(func(s *Snapshot) { s.State = StateAnswered; s.Answered = &now })
-	go func() {
-		select {
-		case <-out.Gone():
-			ic.c.Do(ic.deviceGone)
-		case <-ctx.Done():
-		}
-	}()
-}
-
-func parseAccept(sess *media.Session, answer []byte) (media.Negotiated, error) {
-	d, err := media.ParseSDP(answer)
-	if err != nil {
-		return media.Negotiated{}, err
-	}
-	return sess.Accept(d)
+	watchGone(ic.c, out.Gone(), ic.deviceGone)
 }
 
 func (ic *inbound) ringTimeout() {
-	if ic.answered != nil || ic.ended {
+	if ic.answered != nil || ic.ev.ended {
 		return
 	}
 	_ = ic.in.Reject(480, "Temporarily Unavailable")
-	ic.endEvent(comm.OutcomeMissed, 480, HangupTimeout)
+	ic.ev.end(comm.OutcomeMissed, 480, HangupTimeout, nil)
 	ic.c.End(errors.New("nobody answered"))
 }
 
 func (ic *inbound) callerGone() {
-	if ic.ended {
+	if ic.ev.ended {
 		return
 	}
 	if ic.answered == nil {
-		// CANCEL before the answer: the forks are cancelled by cleanup.
-		ic.endEvent(comm.OutcomeMissed, 487, HangupCaller)
+		// CANCEL before the answer: the devices are cancelled by cleanup.
+		ic.ev.end(comm.OutcomeMissed, 487, HangupCaller, nil)
 	} else {
-		_ = ic.answered.out.Hangup(ic.c.Context())
-		ic.endEvent(comm.OutcomeAnswered, 200, HangupCaller)
+		_ = ic.answered.Hangup(ic.c.Context())
+		ic.ev.end(comm.OutcomeAnswered, 200, HangupCaller, ic.media.quality())
 	}
 	ic.c.End(errors.New("the caller hung up"))
 }
 
 func (ic *inbound) deviceGone() {
-	if ic.ended {
+	if ic.ev.ended {
 		return
 	}
 	_ = ic.in.Hangup(ic.c.Context())
-	ic.endEvent(comm.OutcomeAnswered, 200, HangupAgent)
+	ic.ev.end(comm.OutcomeAnswered, 200, HangupAgent, ic.media.quality())
 	ic.c.End(errors.New("the agent hung up"))
 }
 
 func (ic *inbound) mediaTimeout() {
-	if ic.ended {
+	if ic.ev.ended {
 		return
 	}
 	ctx := ic.c.Context()
 	_ = ic.in.Hangup(ctx)
 	if ic.answered != nil {
-		_ = ic.answered.out.Hangup(ctx)
+		_ = ic.answered.Hangup(ctx)
 	}
-	ic.endEvent(comm.OutcomeAnswered, 200, HangupTimeout)
+	ic.ev.end(comm.OutcomeAnswered, 200, HangupTimeout, ic.media.quality())
 	ic.c.End(errors.New("no RTP from either side"))
 }
+
+// hangup is the agent's hang-up from the API: a call still ringing is
+// declined (603), an answered one ended with a BYE to both sides.
+func (ic *inbound) hangup() {
+	if ic.ev.ended {
+		return
+	}
+	ctx := ic.c.Context()
+	if ic.answered == nil {
+		_ = ic.in.Reject(603, "Decline")
+		ic.ev.end(comm.OutcomeRejected, 603, HangupAgent, nil)
+	} else {
+		_ = ic.in.Hangup(ctx)
+		_ = ic.answered.Hangup(ctx)
+		ic.ev.end(comm.OutcomeAnswered, 200, HangupAgent, ic.media.quality())
+	}
+	ic.c.End(ErrHungUp)
+}
+
+func (ic *inbound) remoteLeg() *media.Leg { return ic.media.remoteLeg() }
 
 // fail refuses the caller before the answer and ends the call.
 func (ic *inbound) fail(status int, reason string) {
 	_ = ic.in.Reject(status, reason)
-	ic.endEvent(comm.OutcomeFailed, status, HangupSystem)
+	ic.ev.end(comm.OutcomeFailed, status, HangupSystem, nil)
 	ic.c.End(fmt.Errorf("inbound call failed: %d %s", status, reason))
-}
-
-// endEvent closes the call's event once.
-func (ic *inbound) endEvent(o comm.Outcome, status int, by HangupBy) {
-	if ic.ended {
-		return
-	}
-	ic.ended = true
-	end := comm.EventEnd{At: ic.e.cfg.Now(), Outcome: o, SIPStatus: status, HangupBy: comm.HangupBy(by)}
-	if ic.relay != nil && ic.caller != nil && ic.device != nil {
-		end.Quality = qualityJSON(ic.caller.Stats(), ic.device.Stats())
-	}
-	// The call's context may be ending: the event must be written anyway.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ic.e.deps.Events.EndEvent(ctx, ic.eventID, end); err != nil {
-		ic.e.log.Error("closing a call's event", "event", ic.eventID, "err", err)
-	}
 }
 
 // cleanup runs on the owner goroutine when the call ends, whatever ended
@@ -361,36 +276,20 @@ func (ic *inbound) cleanup(cause error) {
 	if ic.ringTimer != nil {
 		ic.ringTimer.Stop()
 	}
-	for _, f := range ic.forks {
-		f.cancel()
-	}
-	if !ic.ended {
+	ic.devices.stop()
+	if !ic.ev.ended {
 		// Ended from outside: the maximum duration or shutdown.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if ic.answered != nil {
 			_ = ic.in.Hangup(ctx)
-			_ = ic.answered.out.Hangup(ctx)
-			ic.endEvent(comm.OutcomeAnswered, 200, HangupSystem)
+			_ = ic.answered.Hangup(ctx)
+			ic.ev.end(comm.OutcomeAnswered, 200, HangupSystem, ic.media.quality())
 		} else {
 			_ = ic.in.Reject(480, "Temporarily Unavailable")
-			ic.endEvent(comm.OutcomeMissed, 480, HangupSystem)
+			ic.ev.end(comm.OutcomeMissed, 480, HangupSystem, nil)
 		}
 		cancel()
 	}
-	if ic.relay != nil {
-		ic.relay.Close()
-	}
-	// A leg owns its socket; a socket that never became a leg is closed here.
-	for _, p := range []struct {
-		leg  *media.Leg
-		conn *media.RTPConn
-	}{{ic.caller, ic.callerConn}, {ic.device, ic.deviceConn}} {
-		switch {
-		case p.leg != nil:
-			_ = p.leg.Close()
-		case p.conn != nil:
-			_ = p.conn.Close()
-		}
-	}
-	ic.e.log.Info("call ended", "event", ic.eventID, "extension", ic.agent.Extension, "cause", cause)
+	ic.media.close()
+	ic.e.log.Info("call ended", "event", ic.ev.id, "extension", ic.agent.Extension, "cause", cause)
 }

@@ -57,6 +57,7 @@ type Contact struct {
 type DialRequest struct {
 	Contact  Contact // the device to ring (or, for a number, empty with Number set)
 	Number   string  // an outside number in E.164, for calls through the PBX
+	CallID   string  // the SIP Call-ID to use (empty: a new one)
 	FromUser string  // the caller as shown to the callee: a number or an extension
 	FromName string  // the caller's display name (already checked for header injection)
 	SDP      []byte  // phoned's offer

@@ -19,8 +19,10 @@ func qualityOf(s media.Stats) legQuality {
 	return legQuality{PacketsIn: s.PacketsIn, PacketsOut: s.PacketsOut, Dropped: s.Dropped, Foreign: s.Foreign, WriteErrors: s.WriteErrors}
 }
 
-// qualityJSON is the event's audio figures: RTP counted on each leg.
-func qualityJSON(caller, device media.Stats) json.RawMessage {
-	b, _ := json.Marshal(map[string]legQuality{"caller": qualityOf(caller), "agent": qualityOf(device)})
+// qualityJSON is the event's audio figures: RTP counted on each leg, the
+// remote party's under its name ("caller" or "callee"), the agent's
+// device's under "agent".
+func qualityJSON(remoteName string, remote, agent media.Stats) json.RawMessage {
+	b, _ := json.Marshal(map[string]legQuality{remoteName: qualityOf(remote), "agent": qualityOf(agent)})
 	return b
 }

@@ -14,6 +14,8 @@ import (
 
 	"phoned/crm"
 	"phoned/media"
+	"phoned/sip"
+	"phoned/switchboard"
 )
 
 // serveConfig is the daemon's configuration, from flags and environment.
@@ -31,6 +33,12 @@ type serveConfig struct {
 	RingTimeout time.Duration   // how long an incoming call rings
 	RTPPorts    media.PortRange // UDP ports for RTP
 	MediaIP     netip.Addr      // the address phoned's RTP binds and its SDP shows
+
+	DialPlan    *switchboard.DialPlan // the outside numbers click-to-dial may call (--dial-allow)
+	PBX         string                // the PBX or trunk, sip:host[:port] (empty: none; only extensions are dialled)
+	PBXUser     string                // the account that answers the PBX's digest challenges
+	PBXPassword string                // its password: never logged nor shown
+	PBXRegister bool                  // register the extensions (or the trunk user) with the PBX
 }
 
 // option is one serve flag with its environment variable and default.
@@ -51,6 +59,11 @@ var serveOptions = []option{
 	{"ring-timeout", "PHONED_RING_TIMEOUT", "30s", "how long an incoming call rings before it is missed"},
 	{"rtp-ports", "PHONED_RTP_PORTS", "20000-29999", "UDP port range for RTP (even ports)"},
 	{"media-ip", "PHONED_MEDIA_IP", "", "IP address of phoned's RTP sockets and SDP (default: the --sip address, or 127.0.0.1 when it is unspecified)"},
+	{"dial-allow", "PHONED_DIAL_ALLOW", "", "comma-separated E.164 prefixes that click-to-dial may call, e.g. +32,+33 (default: the country code of --region)"},
+	{"pbx", "PHONED_PBX", "", "the PBX or SIP trunk that carries calls to outside numbers: sip:host[:port][;transport=tcp] (default: none, only extensions are dialled)"},
+	{"pbx-user", "PHONED_PBX_USER", "", "the account phoned answers the PBX's digest challenges with"},
+	{"pbx-password", "PHONED_PBX_PASSWORD", "", "that account's password (prefer the environment variable: flags show in ps)"},
+	{"pbx-register", "PHONED_PBX_REGISTER", "true", "with --pbx: register the agents' extensions (or --pbx-user) with the PBX; false for a trunk that knows phoned by its address"},
 }
 
 // parseServe reads the serve flags over the environment and validates
@@ -146,7 +159,41 @@ func parseServe(args []string, lookupEnv func(string) (string, bool), stderr io.
 	if cfg.MediaIP, err = mediaIP(*vals["media-ip"], cfg.SIP); err != nil {
 		return cfg, fmt.Errorf("%s: %w", name("media-ip"), err)
 	}
+	if cfg.DialPlan, err = switchboard.ParseDialAllow(cfg.Region, *vals["dial-allow"]); err != nil {
+		return cfg, fmt.Errorf("%s: %w", name("dial-allow"), err)
+	}
+	if cfg.PBXRegister, err = strconv.ParseBool(strings.TrimSpace(*vals["pbx-register"])); err != nil {
+		return cfg, fmt.Errorf("%s: %q is not true or false", name("pbx-register"), *vals["pbx-register"])
+	}
+	if err := parsePBX(&cfg, *vals["pbx"], *vals["pbx-user"], *vals["pbx-password"], name); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// parsePBX checks the PBX options together; its errors name the option
+// at fault and never show the password.
+func parsePBX(cfg *serveConfig, uri, user, password string, name func(string) string) error {
+	cfg.PBX, cfg.PBXUser, cfg.PBXPassword = strings.TrimSpace(uri), strings.TrimSpace(user), password
+	switch {
+	case cfg.PBX == "" && cfg.PBXUser != "":
+		return fmt.Errorf("%s is set but %s is not: give the PBX's address too", name("pbx-user"), name("pbx"))
+	case cfg.PBX == "" && cfg.PBXPassword != "":
+		return fmt.Errorf("%s is set but %s is not: give the PBX's address too", name("pbx-password"), name("pbx"))
+	case cfg.PBX == "":
+		return nil
+	case cfg.PBXUser != "" && cfg.PBXPassword == "":
+		return fmt.Errorf("%s is set but %s is not: the PBX account needs its password", name("pbx-user"), name("pbx-password"))
+	case cfg.PBXUser == "" && cfg.PBXPassword != "":
+		return fmt.Errorf("%s is set but %s is not: give the PBX account the password is for", name("pbx-password"), name("pbx-user"))
+	}
+	if err := (sip.PBXRoute{URI: cfg.PBX}).Validate(); err != nil {
+		return fmt.Errorf("%s: %w", name("pbx"), err)
+	}
+	if err := (sip.PBXRoute{URI: cfg.PBX, Username: cfg.PBXUser, Password: cfg.PBXPassword}).Validate(); err != nil {
+		return fmt.Errorf("%s or %s: %w", name("pbx-user"), name("pbx-password"), err)
+	}
+	return nil
 }
 
 // parseTrust reads a comma-separated list of IP addresses and CIDRs.

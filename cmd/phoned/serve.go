@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -90,6 +91,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	// SIP: the server (listeners, registrar, trust gate), the call engine,
 	// and the adapter between them, which each needs.
 	calls := sip.NewCalls(log, st, st)
+	if cfg.PBX != "" {
+		if err := calls.SetPBX(sip.PBXRoute{URI: cfg.PBX, Username: cfg.PBXUser, Password: cfg.PBXPassword}); err != nil {
+			return fmt.Errorf("--pbx: %w", err)
+		}
+	}
 	sipSrv, err := sip.New(sip.Config{Listen: cfg.SIP, Trust: cfg.Trust}, sip.Deps{Log: log, Directory: st, Bindings: st, Inbound: calls})
 	if err != nil {
 		return fmt.Errorf("--sip: %w", err)
@@ -98,18 +104,45 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("--rtp-ports: %w", err)
 	}
-	engine := switchboard.New(switchboard.Config{RingTimeout: cfg.RingTimeout, MediaIP: cfg.MediaIP, Region: cfg.Region},
+	engine := switchboard.New(switchboard.Config{RingTimeout: cfg.RingTimeout, MediaIP: cfg.MediaIP, Region: cfg.Region, DialPlan: cfg.DialPlan},
 		switchboard.Deps{Log: log, Agents: calls, Events: st, Dialer: calls, Ports: ports})
 	calls.Attach(sipSrv, engine)
+	srv.SetCalls(engine)
+	var pbxReg *sip.PBXRegistrar
+	if cfg.PBX != "" && cfg.PBXRegister {
+		accounts, err := pbxAccounts(ctx, st, cfg, log)
+		if err != nil {
+			return err
+		}
+		if pbxReg, err = sip.NewPBXRegistrar(sip.PBXConfig{URI: cfg.PBX, Accounts: accounts}, sipSrv, log); err != nil {
+			return fmt.Errorf("--pbx: %w", err)
+		}
+		srv.SetPBX(pbxReg)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	// The SIP server outlives the engine's drain, so calls ended at
-	// shutdown still get their BYE.
+	// The SIP server outlives the parts that send through it, so calls
+	// ended at shutdown still get their BYE and registrations their
+	// un-REGISTER.
 	sipCtx, stopSIP := context.WithCancel(context.WithoutCancel(gctx))
 	defer stopSIP()
+	var sipUsers sync.WaitGroup
+	sipUsers.Add(1)
 	g.Go(func() error {
-		defer stopSIP()
+		defer sipUsers.Done()
 		return engine.Serve(gctx, 0)
+	})
+	if pbxReg != nil {
+		sipUsers.Add(1)
+		g.Go(func() error {
+			defer sipUsers.Done()
+			return pbxReg.Serve(gctx)
+		})
+	}
+	g.Go(func() error {
+		sipUsers.Wait()
+		stopSIP()
+		return nil
 	})
 	g.Go(func() error {
 		if err := sipSrv.Serve(sipCtx); err != nil {
@@ -130,7 +163,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		printDemoLogins(stdout, url)
 	}
 	log.Info("serving", "http", ln.Addr().String(), "sip", sipSrv.Addr().String(), "db", cfg.DB, "tz", cfg.TZ.String(), "region", cfg.Region,
-		"trusted", len(cfg.Trust))
+		"trusted", len(cfg.Trust), "dial_allow", cfg.DialPlan.String(), "pbx", cfg.PBX, "pbx_user", cfg.PBXUser)
 
 	g.Go(func() error {
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -149,6 +182,36 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// pbxAccounts are the accounts phoned registers with the PBX: the trunk
+// user when given, else every active agent's extension with its own SIP
+// password.
+func pbxAccounts(ctx context.Context, st *store.Store, cfg serveConfig, log *slog.Logger) ([]sip.PBXAccount, error) {
+	if cfg.PBXUser != "" {
+		return []sip.PBXAccount{{Username: cfg.PBXUser, Password: cfg.PBXPassword}}, nil
+	}
+	users, err := st.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var exts []string
+	for _, u := range users {
+		if u.Active && u.Extension != "" {
+			exts = append(exts, u.Extension)
+		}
+	}
+	accounts, skipped, err := sip.PBXAccountsFor(ctx, st, exts)
+	if err != nil {
+		return nil, err
+	}
+	if len(skipped) > 0 {
+		log.Warn("PBX mode: extensions without a SIP password are not registered", "extensions", skipped)
+	}
+	if len(accounts) == 0 {
+		return nil, errors.New("--pbx: no active agent has an extension with a SIP password (or give --pbx-user)")
+	}
+	return accounts, nil
 }
 
 // sessionJanitor deletes expired sessions every hour until ctx ends.

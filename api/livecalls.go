@@ -1,0 +1,130 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"phoned/auth"
+	"phoned/switchboard"
+)
+
+// CallControl is the call engine as the API drives it; the
+// switchboard.Engine implements it. main hands it over with SetCalls.
+type CallControl interface {
+	// Outbound places a click-to-dial call for an agent.
+	Outbound(ctx context.Context, req switchboard.OutboundRequest) (switchboard.Snapshot, error)
+	// Calls lists the live calls.
+	Calls() []switchboard.Snapshot
+	// LiveCall returns one live call.
+	LiveCall(id string) (switchboard.Snapshot, bool)
+	// Hangup ends a live call at the agent's request.
+	Hangup(ctx context.Context, id string) error
+	// SendDTMF sends RFC 4733 digits to the remote party of a live call.
+	SendDTMF(ctx context.Context, id, digits string) error
+}
+
+// SetCalls gives the server the call engine behind /api/dial and
+// /api/live-calls; until then those routes answer 503.
+func (s *Server) SetCalls(c CallControl) {
+	s.callsMu.Lock()
+	s.calls = c
+	s.callsMu.Unlock()
+}
+
+// callControl returns the call engine, or the 503 of a server without one.
+func (s *Server) callControl() (CallControl, error) {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	if s.calls == nil {
+		return nil, &Error{Status: http.StatusServiceUnavailable, Message: "calls are not available: phoned runs without its call engine"}
+	}
+	return s.calls, nil
+}
+
+// hangupWait bounds how long POST .../hangup waits for the call to end:
+// the BYEs of a peer that does not answer must not hold the request.
+const hangupWait = 5 * time.Second
+
+// listLiveCalls answers GET /api/live-calls: an agent's own calls, every
+// call for supervisors and admins, oldest first.
+func (s *Server) listLiveCalls(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	cc, err := s.callControl()
+	if err != nil {
+		return err
+	}
+	all := cc.Calls()
+	out := make([]switchboard.Snapshot, 0, len(all))
+	for _, c := range all {
+		if p.Role.AtLeast(auth.RoleSupervisor) || (p.User != nil && c.UserID == p.UserID()) {
+			out = append(out, c)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// ownLiveCall returns the live call of the path's {id} that the principal
+// may act on: agents their own only (others' are not found).
+func (s *Server) ownLiveCall(r *http.Request, p auth.Principal) (CallControl, switchboard.Snapshot, error) {
+	cc, err := s.callControl()
+	if err != nil {
+		return nil, switchboard.Snapshot{}, err
+	}
+	snap, ok := cc.LiveCall(r.PathValue("id"))
+	if !ok || (!p.Role.AtLeast(auth.RoleSupervisor) && (p.User == nil || snap.UserID != p.UserID())) {
+		return nil, switchboard.Snapshot{}, notFound("live call")
+	}
+	return cc, snap, nil
+}
+
+// hangupLiveCall answers POST /api/live-calls/{id}/hangup with 204 once
+// the call has ended (or its hang-up is under way after hangupWait).
+func (s *Server) hangupLiveCall(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	cc, snap, err := s.ownLiveCall(r, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), hangupWait)
+	defer cancel()
+	switch err := cc.Hangup(ctx, snap.ID); {
+	case errors.Is(err, switchboard.ErrNoCall):
+		return notFound("live call")
+	case err != nil && ctx.Err() == nil:
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// dtmfLiveCall answers POST /api/live-calls/{id}/dtmf {"digits": "12#"}:
+// RFC 4733 events to the other party, 204 once sent.
+func (s *Server) dtmfLiveCall(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	cc, snap, err := s.ownLiveCall(r, p)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Digits *string `json:"digits"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Digits == nil {
+		return badRequest("digits", "digits is required (0-9, *, # and A-D, at most 32)")
+	}
+	if err := switchboard.CheckDTMF(*req.Digits); err != nil {
+		return badRequest("digits", "%v", err)
+	}
+	switch err := cc.SendDTMF(r.Context(), snap.ID, *req.Digits); {
+	case errors.Is(err, switchboard.ErrNoCall):
+		return notFound("live call")
+	case errors.Is(err, switchboard.ErrNotAnswered), errors.Is(err, switchboard.ErrNoDTMF):
+		return &Error{Status: http.StatusConflict, Message: err.Error(), Err: err}
+	case err != nil:
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
