@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -34,6 +35,8 @@ type Calls struct {
 	log      *slog.Logger
 	dir      Directory
 	bindings Bindings
+
+	answering sync.Map // dialog ID -> *incoming, while HandleInvite runs
 
 	mu     sync.Mutex // guards the following
 	srv    *Server
@@ -105,6 +108,8 @@ func (c *Calls) HandleInvite(ctx context.Context, req *gosip.Request, tx gosip.S
 		return
 	}
 	leg := &incoming{ds: ds, final: make(chan struct{})}
+	c.answering.Store(ds.ID, leg)
+	defer c.answering.Delete(ds.ID)
 	info := switchboard.InboundInfo{Extension: ext, CallID: req.CallID().Value()}
 	if f := req.From(); f != nil {
 		info.FromNumber = f.Address.User
@@ -137,6 +142,14 @@ func (c *Calls) HandleInDialog(ctx context.Context, req *gosip.Request, tx gosip
 		_ = dsrv.ReadAck(req, tx) // an ACK to no dialog of ours is dropped
 		return
 	case gosip.BYE:
+		// sipgo hands each request to a goroutine of its own, so a BYE can
+		// overtake the ACK of the 200 it follows. A BYE proves the caller
+		// got the answer: the call was answered, then hung up.
+		if ds, err := dsrv.MatchDialogRequest(req); err == nil {
+			if v, ok := c.answering.Load(ds.ID); ok {
+				v.(*incoming).byeBeforeAck.Store(true)
+			}
+		}
 		if err := dsrv.ReadBye(req, tx); err == nil {
 			return
 		}
@@ -156,9 +169,10 @@ func (c *Calls) HandleInDialog(ctx context.Context, req *gosip.Request, tx gosip
 
 // incoming is a caller's INVITE as the engine sees it.
 type incoming struct {
-	ds        *sipgo.DialogServerSession
-	finalOnce sync.Once
-	final     chan struct{} // closed once a final response went out
+	ds           *sipgo.DialogServerSession
+	byeBeforeAck atomic.Bool // the caller's BYE came while the answer awaited its ACK
+	finalOnce    sync.Once
+	final        chan struct{} // closed once a final response went out
 }
 
 func (l *incoming) Offer() []byte { return l.ds.InviteRequest.Body() }
@@ -171,6 +185,9 @@ func (l *incoming) Answer(ctx context.Context, sdp []byte) error {
 	go func() { done <- l.ds.RespondSDP(sdp) }() // returns when the ACK came
 	select {
 	case err := <-done:
+		if err != nil && l.byeBeforeAck.Load() {
+			return nil // answered; Gone is closed already
+		}
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
