@@ -25,11 +25,14 @@ func (s *Store) at(t time.Time) int64 {
 	return t.Unix()
 }
 
+// existsQuery is mustExist's query for table.
+func existsQuery(table string) string { return "SELECT 1 FROM " + table + " WHERE id = ?" }
+
 // mustExist fails with ErrNotFound unless table has a row with this id.
 // table is always a constant of this file.
-func mustExist(ctx context.Context, tx *sql.Tx, table, what string, id int64) error {
+func (s *Store) mustExist(ctx context.Context, tx *sql.Tx, table, what string, id int64) error {
 	var one int
-	err := tx.QueryRowContext(ctx, "SELECT 1 FROM "+table+" WHERE id = ?", id).Scan(&one)
+	err := s.txQueryRow(ctx, tx, existsQuery(table), id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%s %d: %w", what, id, ErrNotFound)
 	}
@@ -60,13 +63,12 @@ func (s *Store) StartEvent(ctx context.Context, st comm.EventStart) (int64, erro
 			id          int64
 		}{{"users", "user", st.UserID}, {"cases", "case", st.CaseID}, {"phone_calls", "planned call", st.ActivityID}} {
 			if ref.id != 0 {
-				if err := mustExist(ctx, tx, ref.table, ref.what, ref.id); err != nil {
+				if err := s.mustExist(ctx, tx, ref.table, ref.what, ref.id); err != nil {
 					return err
 				}
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO comm_events (type, direction, case_id, activity_id, user_id, start_at, state,
-			sip_call_id, from_number, to_number, created_at) VALUES (?, ?, ?, ?, ?, ?, 'in_progress', ?, ?, ?, ?)`,
+		res, err := s.txExec(ctx, tx, qInsertEvent,
 			string(typ), string(st.Direction), nullID(st.CaseID), nullID(st.ActivityID), nullID(st.UserID), s.at(st.At),
 			st.SIPCallID, st.FromNumber, st.ToNumber, s.stamp())
 		if err != nil {
@@ -75,7 +77,7 @@ func (s *Store) StartEvent(ctx context.Context, st comm.EventStart) (int64, erro
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		return addParties(ctx, tx, id, st)
+		return s.addParties(ctx, tx, id, st)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("start event: %w", err)
@@ -84,20 +86,20 @@ func (s *Store) StartEvent(ctx context.Context, st comm.EventStart) (int64, erro
 }
 
 // addParties links a new event to its partners and contact mechanisms.
-func addParties(ctx context.Context, tx *sql.Tx, id int64, st comm.EventStart) error {
+func (s *Store) addParties(ctx context.Context, tx *sql.Tx, id int64, st comm.EventStart) error {
 	for _, pid := range st.PartnerIDs {
-		if err := mustExist(ctx, tx, "partners", "partner", pid); err != nil {
+		if err := s.mustExist(ctx, tx, "partners", "partner", pid); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO comm_event_parties (event_id, partner_id) VALUES (?, ?)", id, pid); err != nil {
+		if _, err := s.txExec(ctx, tx, "INSERT OR IGNORE INTO comm_event_parties (event_id, partner_id) VALUES (?, ?)", id, pid); err != nil {
 			return fmt.Errorf("add partner %d: %w", pid, err)
 		}
 	}
 	for _, cid := range st.ContactIDs {
-		if err := mustExist(ctx, tx, "contact_mechanisms", "contact mechanism", cid); err != nil {
+		if err := s.mustExist(ctx, tx, "contact_mechanisms", "contact mechanism", cid); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO comm_event_contacts (event_id, contact_id) VALUES (?, ?)", id, cid); err != nil {
+		if _, err := s.txExec(ctx, tx, "INSERT OR IGNORE INTO comm_event_contacts (event_id, contact_id) VALUES (?, ?)", id, cid); err != nil {
 			return fmt.Errorf("add contact %d: %w", cid, err)
 		}
 	}
@@ -110,25 +112,20 @@ func addParties(ctx context.Context, tx *sql.Tx, id int64, st comm.EventStart) e
 	}
 	var steps []step
 	if len(st.ContactIDs) > 0 {
-		steps = append(steps, step{"contacts' partners", `INSERT OR IGNORE INTO comm_event_parties (event_id, partner_id)
-			SELECT ?1, partner_id FROM contact_mechanisms WHERE id IN (SELECT contact_id FROM comm_event_contacts WHERE event_id = ?1)`, []any{id}})
+		steps = append(steps, step{"contacts' partners", qContactsPartners, []any{id}})
 	}
 	if st.PartyE164 != "" {
 		steps = append(steps,
-			step{"number's contacts", `INSERT OR IGNORE INTO comm_event_contacts (event_id, contact_id)
-				SELECT ?1, id FROM contact_mechanisms WHERE e164 = ?2`, []any{id, st.PartyE164}},
-			step{"number's partners", `INSERT OR IGNORE INTO comm_event_parties (event_id, partner_id)
-				SELECT DISTINCT ?1, partner_id FROM contact_mechanisms WHERE e164 = ?2`, []any{id, st.PartyE164}})
+			step{"number's contacts", qNumberContacts, []any{id, st.PartyE164}},
+			step{"number's partners", qNumberPartners, []any{id, st.PartyE164}})
 	}
 	if st.ActivityID != 0 {
 		steps = append(steps,
-			step{"planned call's partner", `INSERT OR IGNORE INTO comm_event_parties (event_id, partner_id)
-				SELECT ?1, partner_id FROM phone_calls WHERE id = ?2`, []any{id, st.ActivityID}},
-			step{"planned call's contact", `INSERT OR IGNORE INTO comm_event_contacts (event_id, contact_id)
-				SELECT ?1, contact_id FROM phone_calls WHERE id = ?2 AND contact_id IS NOT NULL`, []any{id, st.ActivityID}})
+			step{"planned call's partner", qActivityPartner, []any{id, st.ActivityID}},
+			step{"planned call's contact", qActivityContact, []any{id, st.ActivityID}})
 	}
 	for _, step := range steps {
-		if _, err := tx.ExecContext(ctx, step.q, step.args...); err != nil {
+		if _, err := s.txExec(ctx, tx, step.q, step.args...); err != nil {
 			return fmt.Errorf("add %s: %w", step.what, err)
 		}
 	}
@@ -138,12 +135,8 @@ func addParties(ctx context.Context, tx *sql.Tx, id int64, st comm.EventStart) e
 // updateLive applies set to event id if it is in progress (and meets
 // extra, a condition of this file); otherwise it says why not: the event
 // does not exist (ErrNotFound) or has moved on (ErrConflict).
-func updateLive(ctx context.Context, tx *sql.Tx, id int64, doing, set, extra string, args ...any) error {
-	q := "UPDATE comm_events SET " + set + " WHERE id = ? AND state = 'in_progress'"
-	if extra != "" {
-		q += " AND " + extra
-	}
-	res, err := tx.ExecContext(ctx, q, append(args, id)...)
+func (s *Store) updateLive(ctx context.Context, tx *sql.Tx, id int64, doing, set, extra string, args ...any) error {
+	res, err := s.txExec(ctx, tx, updateLiveQuery(set, extra), append(args, id)...)
 	if err != nil {
 		return fmt.Errorf("%s event %d: %w", doing, id, err)
 	}
@@ -154,7 +147,7 @@ func updateLive(ctx context.Context, tx *sql.Tx, id int64, doing, set, extra str
 	}
 	var state string
 	var answered bool
-	err = tx.QueryRowContext(ctx, "SELECT state, answered_at IS NOT NULL FROM comm_events WHERE id = ?", id).Scan(&state, &answered)
+	err = s.txQueryRow(ctx, tx, qEventState, id).Scan(&state, &answered)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("event %d: %w", id, ErrNotFound)
 	}
@@ -171,7 +164,7 @@ func updateLive(ctx context.Context, tx *sql.Tx, id int64, doing, set, extra str
 // now). Answering an event twice, or one that ended, is ErrConflict.
 func (s *Store) AnswerEvent(ctx context.Context, id int64, at time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		return updateLive(ctx, tx, id, "answer", "answered_at = max(?1, COALESCE(start_at, ?1))", "answered_at IS NULL", s.at(at))
+		return s.updateLive(ctx, tx, id, "answer", setAnswer, extraAnswer, s.at(at))
 	})
 }
 
@@ -182,7 +175,7 @@ func (s *Store) SetEventTarget(ctx context.Context, id int64, target string) err
 		return fmt.Errorf("set target of event %d: %w", id, err)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		return updateLive(ctx, tx, id, "set target of", "target = ?", "", target)
+		return s.updateLive(ctx, tx, id, "set target of", setTarget, "", target)
 	})
 }
 
@@ -191,20 +184,18 @@ func (s *Store) SetEventTarget(ctx context.Context, id int64, target string) err
 // ErrConflict.
 func (s *Store) SetEventUser(ctx context.Context, id, userID int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := mustExist(ctx, tx, "users", "user", userID); err != nil {
+		if err := s.mustExist(ctx, tx, "users", "user", userID); err != nil {
 			return err
 		}
-		return updateLive(ctx, tx, id, "set user of", "user_id = ?", "", userID)
+		return s.updateLive(ctx, tx, id, "set user of", setUser, "", userID)
 	})
 }
 
 // markPlannedDone marks the planned calls carried out by the events that
 // cond selects done at `at`: a planned call that was dialled is done,
 // whatever the outcome. Calls already done or cancelled stay as they are.
-func markPlannedDone(ctx context.Context, tx *sql.Tx, at int64, cond string, args ...any) error {
-	_, err := tx.ExecContext(ctx, `UPDATE phone_calls SET state = 'done', done_at = ?
-		WHERE state = 'planned' AND id IN (SELECT activity_id FROM comm_events WHERE activity_id IS NOT NULL AND `+cond+`)`,
-		append([]any{at}, args...)...)
+func (s *Store) markPlannedDone(ctx context.Context, tx *sql.Tx, at int64, cond string, args ...any) error {
+	_, err := s.txExec(ctx, tx, markPlannedDoneQuery(cond), append([]any{at}, args...)...)
 	if err != nil {
 		return fmt.Errorf("mark planned calls done: %w", err)
 	}
@@ -226,13 +217,11 @@ func (s *Store) EndEvent(ctx context.Context, id int64, end comm.EventEnd) error
 	}
 	at := s.at(end.At)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		err := updateLive(ctx, tx, id, "end",
-			"state = 'completed', end_at = max(?1, COALESCE(start_at, ?1)), outcome = ?2, sip_status = ?3, hangup_by = ?4, quality = COALESCE(?5, quality)",
-			"", at, string(end.Outcome), end.SIPStatus, string(end.HangupBy), quality)
+		err := s.updateLive(ctx, tx, id, "end", setEnd, "", at, string(end.Outcome), end.SIPStatus, string(end.HangupBy), quality)
 		if err != nil {
 			return err
 		}
-		return markPlannedDone(ctx, tx, at, "id = ?", id)
+		return s.markPlannedDone(ctx, tx, at, "id = ?", id)
 	})
 }
 
@@ -244,7 +233,7 @@ func (s *Store) CloseInterruptedEvents(ctx context.Context, at time.Time) (int64
 	var n int64
 	end := s.at(at)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := markPlannedDone(ctx, tx, end, "state = 'in_progress'"); err != nil {
+		if err := s.markPlannedDone(ctx, tx, end, "state = 'in_progress'"); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE comm_events SET state = 'completed', outcome = 'interrupted',
@@ -333,7 +322,7 @@ func (s *Store) addFollowUp(ctx context.Context, tx *sql.Tx, id, userID, activit
 	if c.UserID == 0 {
 		return &comm.FieldError{Field: "follow_up.user", Message: "the event has no user: say who calls back"}
 	}
-	if err := mustExist(ctx, tx, "users", "user", c.UserID); err != nil {
+	if err := s.mustExist(ctx, tx, "users", "user", c.UserID); err != nil {
 		return err
 	}
 	if c.PartnerID == 0 && activityID != 0 {

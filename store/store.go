@@ -38,6 +38,8 @@ type Store struct {
 
 	partnerGen atomic.Int64 // moves on at every partner write
 
+	hot map[string]*sql.Stmt // the writer's prepared hot statements (prepareHot), read-only after Open
+
 	plannerMu        sync.Mutex // guards the following: the planner's partner snapshot
 	plannerCache     []planner.Partner
 	plannerCacheGen  int64
@@ -76,6 +78,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate database %s: %w", path, err)
 	}
+	if err := s.prepareHot(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -99,6 +105,9 @@ func dsn(path string, writer bool) string {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	for _, st := range s.hot {
+		st.Close()
+	}
 	return errors.Join(s.w.Close(), s.r.Close())
 }
 
