@@ -57,7 +57,7 @@ func (s *Store) StartEvent(ctx context.Context, st comm.EventStart) (int64, erro
 		typ = comm.EventPhone
 	}
 	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txGrouped(ctx, func(tx *sql.Tx) error {
 		for _, ref := range []struct {
 			table, what string
 			id          int64
@@ -163,7 +163,7 @@ func (s *Store) updateLive(ctx context.Context, tx *sql.Tx, id int64, doing, set
 // AnswerEvent records when a call in progress was answered (zero at:
 // now). Answering an event twice, or one that ended, is ErrConflict.
 func (s *Store) AnswerEvent(ctx context.Context, id int64, at time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.txGrouped(ctx, func(tx *sql.Tx) error {
 		return s.updateLive(ctx, tx, id, "answer", setAnswer, extraAnswer, s.at(at))
 	})
 }
@@ -216,7 +216,7 @@ func (s *Store) EndEvent(ctx context.Context, id int64, end comm.EventEnd) error
 		quality = string(end.Quality)
 	}
 	at := s.at(end.At)
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.txGrouped(ctx, func(tx *sql.Tx) error {
 		err := s.updateLive(ctx, tx, id, "end", setEnd, "", at, string(end.Outcome), end.SIPStatus, string(end.HangupBy), quality)
 		if err != nil {
 			return err

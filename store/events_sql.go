@@ -51,7 +51,7 @@ func markPlannedDoneQuery(cond string) string {
 func hotQueries() []string {
 	qs := []string{qInsertEvent, qContactsPartners, qNumberContacts, qNumberPartners, qActivityPartner, qActivityContact, qEventState,
 		updateLiveQuery(setAnswer, extraAnswer), updateLiveQuery(setTarget, ""), updateLiveQuery(setUser, ""), updateLiveQuery(setEnd, ""),
-		markPlannedDoneQuery("id = ?")}
+		markPlannedDoneQuery("id = ?"), qSavepoint, qRollbackToSavepoint, qReleaseSavepoint}
 	for _, t := range []string{"users", "cases", "phone_calls", "partners", "contact_mechanisms"} {
 		qs = append(qs, existsQuery(t))
 	}

@@ -40,6 +40,10 @@ type Store struct {
 
 	hot map[string]*sql.Stmt // the writer's prepared hot statements (prepareHot), read-only after Open
 
+	writes     chan groupedWrite // to the group-commit goroutine (batch.go)
+	writerDone chan struct{}     // closed when that goroutine has returned
+	closeOnce  sync.Once
+
 	plannerMu        sync.Mutex // guards the following: the planner's partner snapshot
 	plannerCache     []planner.Partner
 	plannerCacheGen  int64
@@ -82,6 +86,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	s.startGroupCommit()
 	return s, nil
 }
 
@@ -105,10 +110,18 @@ func dsn(path string, writer bool) string {
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	for _, st := range s.hot {
-		st.Close()
-	}
-	return errors.Join(s.w.Close(), s.r.Close())
+	var err error
+	s.closeOnce.Do(func() {
+		if s.writes != nil {
+			close(s.writes) // the grouped writes already queued still run
+			<-s.writerDone
+		}
+		for _, st := range s.hot {
+			st.Close()
+		}
+		err = errors.Join(s.w.Close(), s.r.Close())
+	})
+	return err
 }
 
 // Ping checks that the database answers (for /healthz).
