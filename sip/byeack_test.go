@@ -73,7 +73,7 @@ func TestByeBeforeAckIsAnAnsweredCall(t *testing.T) {
 	body = strings.ReplaceAll(body, "\n", "\r\n")
 	send(fmt.Sprintf("INVITE sip:201@%s SIP/2.0\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-inv1;rport\nFrom: <sip:+3222001122@%s>;tag=caller1\n"+
 		"To: <sip:201@%s>\nCall-ID: byeack-1@test\nCSeq: 1 INVITE\nContact: <sip:caller@%s>\nMax-Forwards: 70\n"+
-		"Content-Type: application/sdp\nContent-Length: %d\n\n", to, me, me, to, me, len(body))+strings.ReplaceAll(body, "\r\n", "\n"))
+		"Content-Type: application/sdp\nContent-Length: %d\n\n", to, me, me, to, me, len(body)) + strings.ReplaceAll(body, "\r\n", "\n"))
 	ok := read("SIP/2.0 200")
 	tag := regexp.MustCompile(`(?m)^To:.*;tag=([^;\r\n]+)`).FindStringSubmatch(ok)
 	if tag == nil {
