@@ -79,6 +79,12 @@ func (ringing) Wait(ctx context.Context, onRinging func(int)) ([]byte, error) {
 func (ringing) Ack(context.Context) error    { return nil }
 func (ringing) Hangup(context.Context) error { return nil }
 func (ringing) Gone() <-chan struct{}        { return nil }
+func (ringing) Refer(context.Context, switchboard.ReferTarget) error {
+	return &switchboard.StatusError{Status: 501, Reason: "Not Implemented"}
+}
+func (ringing) Reinvite(context.Context, []byte) ([]byte, error) {
+	return nil, &switchboard.StatusError{Status: 501, Reason: "Not Implemented"}
+}
 
 // withCalls gives the API a call engine over the env's store whose calls
 // ring for ever; alice (101) and bob (102) have a phone registered.
@@ -272,7 +278,8 @@ func TestDialRefusals(t *testing.T) {
 // Without a call engine the call routes say so (503), they do not crash.
 func TestCallRoutesWithoutAnEngine(t *testing.T) {
 	e := newEnv(t, nil)
-	for _, path := range []string{"/api/dial", "/api/live-calls", "/api/live-calls/x/hangup", "/api/live-calls/x/dtmf"} {
+	for _, path := range []string{"/api/dial", "/api/live-calls", "/api/live-calls/x/hangup", "/api/live-calls/x/dtmf",
+		"/api/live-calls/x/hold", "/api/live-calls/x/resume", "/api/live-calls/x/transfer"} {
 		method := "POST"
 		if path == "/api/live-calls" {
 			method = "GET"

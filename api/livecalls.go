@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"phoned/auth"
@@ -23,6 +24,13 @@ type CallControl interface {
 	Hangup(ctx context.Context, id string) error
 	// SendDTMF sends RFC 4733 digits to the remote party of a live call.
 	SendDTMF(ctx context.Context, id, digits string) error
+	// Hold puts the remote party of an answered call on hold.
+	Hold(ctx context.Context, id string) error
+	// Resume takes it off hold.
+	Resume(ctx context.Context, id string) error
+	// Transfer sends the remote party of a live call to an extension or
+	// a number (blind transfer, or forward).
+	Transfer(ctx context.Context, id string, req switchboard.TransferRequest) error
 }
 
 // SetCalls gives the server the call engine behind /api/dial and
@@ -126,5 +134,98 @@ func (s *Server) dtmfLiveCall(w http.ResponseWriter, r *http.Request, p auth.Pri
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// holdLiveCall answers POST /api/live-calls/{id}/hold: 204 once the
+// remote party accepted the re-INVITE (sendonly); 409 when the call is
+// not answered or already held.
+func (s *Server) holdLiveCall(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return s.setHold(w, r, p, true)
+}
+
+// resumeLiveCall answers POST /api/live-calls/{id}/resume: 204 once the
+// remote party accepted the re-INVITE (sendrecv); 409 when the call is
+// not held.
+func (s *Server) resumeLiveCall(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return s.setHold(w, r, p, false)
+}
+
+func (s *Server) setHold(w http.ResponseWriter, r *http.Request, p auth.Principal, hold bool) error {
+	cc, snap, err := s.ownLiveCall(r, p)
+	if err != nil {
+		return err
+	}
+	act := cc.Resume
+	if hold {
+		act = cc.Hold
+	}
+	var se *switchboard.StatusError
+	switch err := act(r.Context(), snap.ID); {
+	case errors.Is(err, switchboard.ErrNoCall):
+		return notFound("live call")
+	case errors.Is(err, switchboard.ErrNotAnswered), errors.Is(err, switchboard.ErrHeld), errors.Is(err, switchboard.ErrNotHeld):
+		return &Error{Status: http.StatusConflict, Message: err.Error(), Err: err}
+	case errors.As(err, &se):
+		// The other party refused the re-INVITE: the call goes on as it was.
+		return &Error{Status: http.StatusBadGateway, Message: "the other party refused the re-INVITE: " + se.Error(), Err: err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Status: http.StatusGatewayTimeout, Message: "the other party did not answer the re-INVITE", Err: err}
+	case err != nil:
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// transferLiveCall answers POST /api/live-calls/{id}/transfer with
+// {"extension": "102"} (a blind transfer to another agent) or
+// {"number": "+3222..."} (a forward, under the dial plan): 202 once the
+// transfer is under way (the live call's state is transferring; the
+// event ends transferred or forwarded). A transfer that fails leaves the
+// call as it was.
+func (s *Server) transferLiveCall(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	cc, snap, err := s.ownLiveCall(r, p)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Extension *string `json:"extension"`
+		Number    *string `json:"number"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	var tr switchboard.TransferRequest
+	field := "extension"
+	switch {
+	case req.Extension != nil && req.Number != nil:
+		return badRequest("extension", "give extension (a transfer) or number (a forward), not both")
+	case req.Extension != nil:
+		tr.Extension = strings.TrimSpace(*req.Extension)
+		if tr.Extension == "" {
+			return badRequest("extension", "extension is empty")
+		}
+	case req.Number != nil:
+		field = "number"
+		tr.Number = strings.TrimSpace(*req.Number)
+		if tr.Number == "" {
+			return badRequest("number", "number is empty")
+		}
+	default:
+		return badRequest("extension", "extension (a transfer) or number (a forward) is required")
+	}
+	switch err := cc.Transfer(r.Context(), snap.ID, tr); {
+	case errors.Is(err, switchboard.ErrNoCall):
+		return notFound("live call")
+	case errors.Is(err, switchboard.ErrBadNumber), errors.Is(err, switchboard.ErrNotAllowed):
+		return &Error{Status: http.StatusBadRequest, Field: field, Message: err.Error(), Err: err}
+	case errors.Is(err, switchboard.ErrNotAnswered), errors.Is(err, switchboard.ErrHeld), errors.Is(err, switchboard.ErrTransferring),
+		errors.Is(err, switchboard.ErrNoDevice), errors.Is(err, switchboard.ErrNoRoute):
+		return &Error{Status: http.StatusConflict, Message: err.Error(), Err: err}
+	case err != nil:
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
 	return nil
 }

@@ -110,6 +110,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/live-calls", auth.RoleAgent, s.listLiveCalls)
 	s.handle("POST /api/live-calls/{id}/hangup", auth.RoleAgent, s.hangupLiveCall)
 	s.handle("POST /api/live-calls/{id}/dtmf", auth.RoleAgent, s.dtmfLiveCall)
+	s.handle("POST /api/live-calls/{id}/hold", auth.RoleAgent, s.holdLiveCall)
+	s.handle("POST /api/live-calls/{id}/resume", auth.RoleAgent, s.resumeLiveCall)
+	s.handle("POST /api/live-calls/{id}/transfer", auth.RoleAgent, s.transferLiveCall)
 }
 
 // Handle mounts another handler (the widget, signalling) on the server's

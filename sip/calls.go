@@ -37,14 +37,17 @@ type Calls struct {
 	bindings Bindings
 
 	answering sync.Map // dialog ID -> *incoming, while HandleInvite runs
+	reoffers  sync.Map // dialog ID -> *reofferHook, while an answered dialog lasts
+	notifies  sync.Map // dialog ID -> chan int (sipfrag statuses), while a REFER awaits its outcome
 
-	mu     sync.Mutex // guards the following
-	srv    *Server
-	eng    Engine
-	dsrv   *sipgo.DialogServerCache
-	dcli   *sipgo.DialogClientCache
-	dialog bool      // the caches exist (made once the listeners are bound)
-	pbx    *pbxRoute // where outside numbers go (nil: nowhere)
+	mu      sync.Mutex // guards the following
+	srv     *Server
+	eng     Engine
+	dsrv    *sipgo.DialogServerCache
+	dcli    *sipgo.DialogClientCache
+	dialog  bool                // the caches exist (made once the listeners are bound)
+	contact gosip.ContactHeader // phoned's Contact in its dialogs
+	pbx     *pbxRoute           // where outside numbers go (nil: nowhere)
 }
 
 // NewCalls returns the adapter; Attach completes it.
@@ -79,6 +82,7 @@ func (c *Calls) caches() (*sipgo.DialogServerCache, *sipgo.DialogClientCache, er
 		}
 		addr := c.srv.Addr()
 		contact := gosip.ContactHeader{Address: gosip.Uri{User: "phoned", Host: addr.Addr().String(), Port: int(addr.Port())}}
+		c.contact = contact
 		c.dsrv = sipgo.NewDialogServerCache(c.srv.Client(), contact)
 		c.dcli = sipgo.NewDialogClientCache(c.srv.Client(), contact)
 		c.dialog = true
@@ -107,7 +111,8 @@ func (c *Calls) HandleInvite(ctx context.Context, req *gosip.Request, tx gosip.S
 		_ = tx.Respond(gosip.NewResponseFromRequest(req, 400, "Bad Request", nil))
 		return
 	}
-	leg := &incoming{ds: ds, final: make(chan struct{})}
+	leg := &incoming{calls: c, ds: ds, final: make(chan struct{})}
+	c.takeReoffer(ds.ID, ds.Context(), &leg.reoffer)
 	c.answering.Store(ds.ID, leg)
 	defer c.answering.Delete(ds.ID)
 	info := switchboard.InboundInfo{Extension: ext, CallID: req.CallID().Value()}
@@ -127,8 +132,11 @@ func (c *Calls) HandleInvite(ctx context.Context, req *gosip.Request, tx gosip.S
 }
 
 // HandleInDialog takes the requests within phoned's dialogs: ACK and BYE
-// of the calls it answered or placed. Anything else in a known dialog is
-// not supported yet (501); outside one, 481.
+// of the calls it answered or placed, and re-INVITEs of their answered
+// peers (the engine answers them: the peer holds or resumes phoned), and
+// the NOTIFYs of the transfers phoned asked for (REFER).
+// Anything else in a known dialog is not supported yet (501); outside
+// one, 481.
 func (c *Calls) HandleInDialog(ctx context.Context, req *gosip.Request, tx gosip.ServerTransaction) {
 	dsrv, dcli, err := c.caches()
 	if err != nil {
@@ -156,6 +164,17 @@ func (c *Calls) HandleInDialog(ctx context.Context, req *gosip.Request, tx gosip
 		if err := dcli.ReadBye(req, tx); err == nil {
 			return
 		}
+	case gosip.INVITE:
+		if c.handleReinvite(ctx, req, tx, dsrv, dcli) {
+			return
+		}
+	case gosip.NOTIFY:
+		if ds, err := dsrv.MatchDialogRequest(req); err == nil && c.handleNotify(req, tx, ds.ID) {
+			return
+		}
+		if dcs, err := dcli.MatchRequestDialog(req); err == nil && c.handleNotify(req, tx, dcs.ID) {
+			return
+		}
 	default:
 		_, errS := dsrv.MatchDialogRequest(req)
 		_, errC := dcli.MatchRequestDialog(req)
@@ -169,6 +188,8 @@ func (c *Calls) HandleInDialog(ctx context.Context, req *gosip.Request, tx gosip
 
 // incoming is a caller's INVITE as the engine sees it.
 type incoming struct {
+	calls        *Calls
+	reoffer      reofferHook
 	ds           *sipgo.DialogServerSession
 	byeBeforeAck atomic.Bool // the caller's BYE came while the answer awaited its ACK
 	finalOnce    sync.Once
@@ -285,7 +306,7 @@ func (c *Calls) Dial(ctx context.Context, req switchboard.DialRequest) (switchbo
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", to.String(), err)
 	}
-	return &outgoing{dcs: dcs, auth: auth}, nil
+	return &outgoing{calls: c, dcs: dcs, auth: auth, dest: dest}, nil
 }
 
 // validCallID reports whether s may be sent as a Call-ID: 1 to 128 bytes
@@ -307,8 +328,11 @@ func validCallID(s string) bool {
 
 // outgoing is a call phoned placed.
 type outgoing struct {
-	dcs  *sipgo.DialogClientSession
-	auth sipgo.AnswerOptions // the PBX account, for its digest challenge
+	calls   *Calls
+	reoffer reofferHook
+	dcs     *sipgo.DialogClientSession
+	auth    sipgo.AnswerOptions // the PBX account, for its digest challenge
+	dest    string              // where the INVITE went when not to its Request-URI (NAT), else empty
 }
 
 func (o *outgoing) Wait(ctx context.Context, onRinging func(int)) ([]byte, error) {
@@ -323,6 +347,7 @@ func (o *outgoing) Wait(ctx context.Context, onRinging func(int)) ([]byte, error
 	var de *sipgo.ErrDialogResponse
 	switch {
 	case err == nil:
+		o.calls.takeReoffer(o.dcs.ID, o.dcs.Context(), &o.reoffer)
 		return o.dcs.InviteResponse.Body(), nil
 	case errors.As(err, &de):
 		return nil, &switchboard.StatusError{Status: de.Res.StatusCode, Reason: de.Res.Reason}

@@ -19,6 +19,9 @@ type bridge struct {
 	remoteConn, agentConn *media.RTPConn
 	remote, agent         *media.Leg
 	relay                 *media.Relay
+	inactivity            time.Duration // the relay's inactivity timeout, kept for a new relay (transfer)
+	onInactive            func()
+	held                  map[*remoteParty]bool // the parties on hold, either way: no inactivity timeout then
 }
 
 // newBridge allocates the two RTP sockets of a call.
@@ -39,6 +42,7 @@ func (e *Engine) newBridge(remoteName string) (*bridge, error) {
 // relays between them, without transcoding. onInactive runs (on the relay's
 // goroutine) when neither side sent RTP for the inactivity timeout.
 func (b *bridge) join(remote, agent media.Negotiated, inactivity time.Duration, onInactive func()) error {
+	b.inactivity, b.onInactive = inactivity, onInactive
 	var err error
 	if b.remote, err = media.NewLeg(b.remoteConn, media.LegConfig{Media: remote, AllowAnySource: true}); err != nil {
 		return fmt.Errorf("the %s's RTP leg: %w", b.remoteName, err)
@@ -113,6 +117,7 @@ type callEvent struct {
 	e     *Engine
 	id    int64
 	ended bool
+	as    comm.Outcome // once transferred: the outcome an answered call ends with
 }
 
 // answer records the answer and returns its time.
@@ -130,6 +135,9 @@ func (ev *callEvent) end(o comm.Outcome, status int, by HangupBy, quality json.R
 		return
 	}
 	ev.ended = true
+	if o == comm.OutcomeAnswered && ev.as != "" {
+		o = ev.as
+	}
 	end := comm.EventEnd{At: ev.e.cfg.Now(), Outcome: o, SIPStatus: status, HangupBy: comm.HangupBy(by), Quality: quality}
 	// The call's context may be ending: the event must be written anyway.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -19,6 +19,17 @@ type controller interface {
 	// remoteLeg is the RTP leg of the party that is not the agent (the
 	// caller, or the callee) once the call is answered; nil before.
 	remoteLeg() *media.Leg
+	// remote is the answered remote party, for hold and resume; nil before
+	// the answer.
+	remote() *remoteParty
+	// event is the call's communication event.
+	event() *callEvent
+	// transferred ends the call once its remote party was transferred
+	// elsewhere: BYE to both sides, the event closed.
+	transferred()
+	// swapAgent makes out, the transfer target phoned called itself, the
+	// call's agent leg, and hangs up the agent's phone.
+	swapAgent(out Outgoing)
 	// cleanup runs once the call has ended, whatever ended it.
 	cleanup(cause error)
 }
@@ -31,7 +42,11 @@ type plainCall struct {
 
 func (p *plainCall) hangup()               { p.c.End(ErrHungUp) }
 func (p *plainCall) remoteLeg() *media.Leg { return nil }
+func (p *plainCall) remote() *remoteParty  { return nil }
 func (p *plainCall) cleanup(cause error)   { p.done(cause) }
+func (p *plainCall) event() *callEvent     { return &callEvent{ended: true} }
+func (p *plainCall) transferred()          {}
+func (p *plainCall) swapAgent(Outgoing)    {}
 
 // LiveCall returns the snapshot of the live call with this id.
 func (e *Engine) LiveCall(id string) (Snapshot, bool) {

@@ -41,3 +41,16 @@ var ErrBadDigits = errors.New("invalid DTMF digits")
 
 // ErrHungUp is the cause of a call that the agent ended from the API.
 var ErrHungUp = errors.New("the agent hung up from the API")
+
+// ErrHeld refuses to hold a call that is on hold already.
+var ErrHeld = errors.New("the call is on hold already")
+
+// ErrTransferring refuses to act on a call whose transfer is under way.
+var ErrTransferring = errors.New("the call is being transferred")
+
+// ErrTransferred is the cause of a call that phoned left once its remote
+// party was transferred.
+var ErrTransferred = errors.New("the call was transferred")
+
+// ErrNotHeld refuses to resume a call that is not on hold.
+var ErrNotHeld = errors.New("the call is not on hold")

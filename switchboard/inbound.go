@@ -99,6 +99,7 @@ type inbound struct {
 	devices   *ringGroup // the agent's registered devices
 	answered  Outgoing   // the device that took the call
 	media     *bridge
+	caller    *remoteParty // once answered
 	ringTimer *time.Timer
 }
 
@@ -171,7 +172,8 @@ func (ic *inbound) deviceAnswered(out Outgoing, answer []byte, sess *media.Sessi
 		ic.fail(488, "Not Acceptable Here")
 		return
 	}
-	callerSDP, callerMedia, err := media.NewSession().Answer(ic.offer, ic.media.remoteConn.LocalAddr(), []media.Codec{ic.codec, media.TelephoneEvent}, media.SendRecv)
+	callerSess := media.NewSession()
+	callerSDP, callerMedia, err := callerSess.Answer(ic.offer, ic.media.remoteConn.LocalAddr(), []media.Codec{ic.codec, media.TelephoneEvent}, media.SendRecv)
 	if err != nil {
 		_ = out.Hangup(ctx)
 		ic.fail(488, "Not Acceptable Here")
@@ -193,9 +195,12 @@ func (ic *inbound) deviceAnswered(out Outgoing, answer []byte, sess *media.Sessi
 		ic.c.End(err)
 		return
 	}
+	ic.caller = &remoteParty{sig: ic.in, sess: callerSess, media: ic.media}
+	ic.e.takeReoffers(ic.c, ic.in, ic.caller)
+	ic.e.takeReoffers(ic.c, out, &remoteParty{sig: out, sess: sess, media: ic.media, agentSide: true})
 	now := ic.ev.answer(ctx)
 	ic.c.update(func(s *Snapshot) { s.State = StateAnswered; s.Answered = &now })
-	watchGone(ic.c, out.Gone(), ic.deviceGone)
+	ic.watchDevice(out)
 }
 
 func (ic *inbound) ringTimeout() {
@@ -262,6 +267,36 @@ func (ic *inbound) hangup() {
 }
 
 func (ic *inbound) remoteLeg() *media.Leg { return ic.media.remoteLeg() }
+func (ic *inbound) remote() *remoteParty  { return ic.caller }
+func (ic *inbound) event() *callEvent     { return &ic.ev }
+
+// watchDevice ends the call when the leg playing the agent's part hangs
+// up (the answering device, or after a transfer, the target).
+func (ic *inbound) watchDevice(out Outgoing) {
+	watchGone(ic.c, out.Gone(), func() {
+		if ic.answered == out {
+			ic.deviceGone()
+		}
+	})
+}
+
+func (ic *inbound) transferred() {
+	if ic.ev.ended {
+		return
+	}
+	ctx := ic.c.Context()
+	_ = ic.in.Hangup(ctx)
+	_ = ic.answered.Hangup(ctx)
+	ic.ev.end(comm.OutcomeAnswered, 200, HangupAgent, ic.media.quality())
+	ic.c.End(ErrTransferred)
+}
+
+func (ic *inbound) swapAgent(out Outgoing) {
+	old := ic.answered
+	ic.answered = out
+	_ = old.Hangup(ic.c.Context())
+	ic.watchDevice(out)
+}
 
 // fail refuses the caller before the answer and ends the call.
 func (ic *inbound) fail(status int, reason string) {
@@ -277,6 +312,7 @@ func (ic *inbound) cleanup(cause error) {
 		ic.ringTimer.Stop()
 	}
 	ic.devices.stop()
+	ic.caller.stopTransfer()
 	if !ic.ev.ended {
 		// Ended from outside: the maximum duration or shutdown.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

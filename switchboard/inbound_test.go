@@ -26,6 +26,18 @@ type fakeIncoming struct {
 	rejected int
 	hungUp   bool
 	events   chan string
+	reoffers [][]byte                     // the re-INVITEs' offers
+	reanswer func([]byte) ([]byte, error) // answers a re-INVITE (nil: 501)
+	reoffer  func(context.Context, []byte) ([]byte, error)
+	refers   []ReferTarget
+	refer    func(ReferTarget) error // the transfer's outcome (nil: REFER refused with 501)
+}
+
+// OnReoffer takes the engine's handler of the caller's re-INVITEs.
+func (f *fakeIncoming) OnReoffer(h func(context.Context, []byte) ([]byte, error)) {
+	f.mu.Lock()
+	f.reoffer = h
+	f.mu.Unlock()
 }
 
 func newIncoming(offer []byte) *fakeIncoming {
@@ -62,6 +74,26 @@ func (f *fakeIncoming) Hangup(context.Context) error {
 	return nil
 }
 func (f *fakeIncoming) Gone() <-chan struct{} { return f.gone }
+func (f *fakeIncoming) Refer(_ context.Context, to ReferTarget) error {
+	f.mu.Lock()
+	f.refers = append(f.refers, to)
+	refer := f.refer
+	f.mu.Unlock()
+	if refer == nil {
+		return &StatusError{Status: 501, Reason: "Not Implemented"}
+	}
+	return refer(to)
+}
+func (f *fakeIncoming) Reinvite(_ context.Context, sdp []byte) ([]byte, error) {
+	f.mu.Lock()
+	f.reoffers = append(f.reoffers, sdp)
+	answer := f.reanswer
+	f.mu.Unlock()
+	if answer == nil {
+		return nil, &StatusError{Status: 501, Reason: "Not Implemented"}
+	}
+	return answer(sdp)
+}
 
 // fakeOutgoing is one device being rung.
 type fakeOutgoing struct {
@@ -72,6 +104,19 @@ type fakeOutgoing struct {
 	acked   bool
 	hungUp  bool
 	cancels int
+
+	reoffers [][]byte                     // the re-INVITEs' offers
+	reanswer func([]byte) ([]byte, error) // answers a re-INVITE (nil: 501)
+	refers   []ReferTarget
+	refer    func(ReferTarget) error // the transfer's outcome (nil: REFER refused with 501)
+	reoffer  func(context.Context, []byte) ([]byte, error)
+}
+
+// OnReoffer takes the engine's handler of the device's re-INVITEs.
+func (o *fakeOutgoing) OnReoffer(h func(context.Context, []byte) ([]byte, error)) {
+	o.mu.Lock()
+	o.reoffer = h
+	o.mu.Unlock()
 }
 
 func newOutgoing() *fakeOutgoing {
@@ -105,6 +150,26 @@ func (o *fakeOutgoing) Hangup(context.Context) error {
 	return nil
 }
 func (o *fakeOutgoing) Gone() <-chan struct{} { return o.gone }
+func (o *fakeOutgoing) Refer(_ context.Context, to ReferTarget) error {
+	o.mu.Lock()
+	o.refers = append(o.refers, to)
+	refer := o.refer
+	o.mu.Unlock()
+	if refer == nil {
+		return &StatusError{Status: 501, Reason: "Not Implemented"}
+	}
+	return refer(to)
+}
+func (o *fakeOutgoing) Reinvite(_ context.Context, sdp []byte) ([]byte, error) {
+	o.mu.Lock()
+	o.reoffers = append(o.reoffers, sdp)
+	answer := o.reanswer
+	o.mu.Unlock()
+	if answer == nil {
+		return nil, &StatusError{Status: 501, Reason: "Not Implemented"}
+	}
+	return answer(sdp)
+}
 func (o *fakeOutgoing) state() (acked, hungUp bool, cancels int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -155,6 +220,14 @@ type fakeEvents struct {
 	answered int
 	ends     []comm.EventEnd
 	ended    chan comm.EventEnd
+	targets  []string
+}
+
+func (f *fakeEvents) SetEventTarget(_ context.Context, _ int64, target string) error {
+	f.mu.Lock()
+	f.targets = append(f.targets, target)
+	f.mu.Unlock()
+	return nil
 }
 
 func (f *fakeEvents) StartEvent(_ context.Context, s comm.EventStart) (int64, error) {

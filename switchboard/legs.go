@@ -23,6 +23,14 @@ type Incoming interface {
 	Reject(status int, reason string) error
 	// Hangup ends an answered call (BYE).
 	Hangup(ctx context.Context) error
+	// Reinvite renegotiates the media of the answered call (a re-INVITE
+	// with sdp, acknowledged once answered) and returns the peer's SDP
+	// answer; a refusal is a *StatusError.
+	Reinvite(ctx context.Context, sdp []byte) ([]byte, error)
+	// Refer asks the caller to call to instead (a blind transfer: REFER)
+	// and returns once the transfer succeeded (a 2xx in its NOTIFYs). A
+	// refused REFER or a failed transfer is a *StatusError.
+	Refer(ctx context.Context, to ReferTarget) error
 	// Gone is closed when the caller cancels before the answer, or hangs
 	// up after it.
 	Gone() <-chan struct{}
@@ -41,8 +49,29 @@ type Outgoing interface {
 	Ack(ctx context.Context) error
 	// Hangup ends the answered call (BYE).
 	Hangup(ctx context.Context) error
+	// Reinvite renegotiates the media of the answered call, as
+	// Incoming.Reinvite does.
+	Reinvite(ctx context.Context, sdp []byte) ([]byte, error)
+	// Refer transfers the callee, as Incoming.Refer does.
+	Refer(ctx context.Context, to ReferTarget) error
 	// Gone is closed when the callee hangs up.
 	Gone() <-chan struct{}
+}
+
+// ReferTarget is whom a transfer sends the remote party to: an
+// extension (at phoned) or an outside number (E.164, through the PBX).
+type ReferTarget struct {
+	Extension string
+	Number    string
+}
+
+// Reoffered is implemented by legs (Incoming, Outgoing) whose peer may
+// re-INVITE within the answered call, as a phone that puts phoned on hold
+// does. The engine sets the handler once the call is answered; the leg
+// calls it for each re-INVITE with the peer's SDP offer, and sends back
+// the SDP it returns (200 OK), or the status of a *StatusError.
+type Reoffered interface {
+	OnReoffer(h func(ctx context.Context, offer []byte) ([]byte, error))
 }
 
 // Contact is one registered device of an extension, as the registrar
@@ -98,4 +127,6 @@ type EventLog interface {
 	StartEvent(ctx context.Context, s comm.EventStart) (int64, error)
 	AnswerEvent(ctx context.Context, id int64, at time.Time) error
 	EndEvent(ctx context.Context, id int64, end comm.EventEnd) error
+	// SetEventTarget records the transfer or forward target of a call.
+	SetEventTarget(ctx context.Context, id int64, target string) error
 }

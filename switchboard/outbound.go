@@ -171,8 +171,10 @@ type outbound struct {
 	devices    *ringGroup       // the agent's registered phones
 	agentOut   Outgoing         // the phone that answered
 	agentMedia media.Negotiated // what it settled: the callee is offered its codec alone
+	agentSess  *media.Session   // the SDP of the agent's phone's dialog
 	callee     *ringGroup       // the target
 	calleeOut  Outgoing         // the target, once it answered
+	calleeP    *remoteParty     // the target, for hold and resume
 	media      *bridge
 	timer      *time.Timer // the ring timeout of whichever side rings
 }
@@ -252,8 +254,8 @@ func (oc *outbound) agentAnswered(out Outgoing, answer []byte, sess *media.Sessi
 		oc.c.End(fmt.Errorf("the agent's phone answered unusable SDP: %w", err))
 		return
 	}
-	oc.agentMedia = m
-	watchGone(oc.c, out.Gone(), oc.agentGone)
+	oc.agentMedia, oc.agentSess = m, sess
+	oc.watchAgent(out)
 
 	// Now the target, offered the agent's codec alone: nothing is transcoded.
 	calleeSess := media.NewSession()
@@ -330,6 +332,9 @@ func (oc *outbound) calleeAnswered(out Outgoing, answer []byte, sess *media.Sess
 		oc.c.End(err)
 		return
 	}
+	oc.calleeP = &remoteParty{sig: out, sess: sess, media: oc.media}
+	e.takeReoffers(oc.c, out, oc.calleeP)
+	e.takeReoffers(oc.c, oc.agentOut, &remoteParty{sig: oc.agentOut, sess: oc.agentSess, media: oc.media, agentSide: true})
 	now := oc.ev.answer(ctx)
 	oc.c.update(func(s *Snapshot) { s.State = StateAnswered; s.Answered = &now })
 	watchGone(oc.c, out.Gone(), oc.calleeGone)
@@ -391,6 +396,36 @@ func (oc *outbound) hangup() {
 }
 
 func (oc *outbound) remoteLeg() *media.Leg { return oc.media.remoteLeg() }
+func (oc *outbound) remote() *remoteParty  { return oc.calleeP }
+func (oc *outbound) event() *callEvent     { return &oc.ev }
+
+// watchAgent ends the call when the leg playing the agent's part hangs up
+// (the agent's phone, or after a transfer, the target).
+func (oc *outbound) watchAgent(out Outgoing) {
+	watchGone(oc.c, out.Gone(), func() {
+		if oc.agentOut == out {
+			oc.agentGone()
+		}
+	})
+}
+
+func (oc *outbound) transferred() {
+	if oc.ev.ended {
+		return
+	}
+	ctx := oc.c.Context()
+	_ = oc.calleeOut.Hangup(ctx)
+	_ = oc.agentOut.Hangup(ctx)
+	oc.ev.end(comm.OutcomeAnswered, 200, HangupAgent, oc.media.quality())
+	oc.c.End(ErrTransferred)
+}
+
+func (oc *outbound) swapAgent(out Outgoing) {
+	old := oc.agentOut
+	oc.agentOut = out
+	_ = old.Hangup(oc.c.Context())
+	oc.watchAgent(out)
+}
 
 // fail ends the call for a fault of phoned's own.
 func (oc *outbound) fail(status int, why string) {
@@ -409,6 +444,7 @@ func (oc *outbound) cleanup(cause error) {
 	}
 	oc.devices.stop()
 	oc.callee.stop()
+	oc.calleeP.stopTransfer()
 	if !oc.ev.ended {
 		// Ended from outside: the maximum duration or shutdown.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
