@@ -250,8 +250,8 @@ func freeTCPPort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// freeUDPAndTCPPort returns a port of 127.0.0.1 free for both UDP and TCP
-// (baresip's sip_listen binds both).
+// freeUDPAndTCPPort returns a port of 127.0.0.1 that was free for both UDP
+// and TCP a moment ago: Kamailio and baresip listen on both.
 func freeUDPAndTCPPort(t testing.TB) int {
 	t.Helper()
 	for range 20 {

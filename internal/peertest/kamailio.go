@@ -64,7 +64,7 @@ func StartKamailio(t testing.TB, cfg string, limit time.Duration, defines ...str
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freeSIPPort(t)
+	port := freeUDPAndTCPPort(t)
 	k := &Kamailio{Addr: "127.0.0.1:" + strconv.Itoa(port), t: t, dir: t.TempDir(), done: make(chan struct{})}
 	args := []string{"-f", abs, "-P", filepath.Join(k.dir, "kamailio.pid"), "-Y", k.dir, "-w", k.dir, "-DD", "-E",
 		"-A", "LISTEN_IP=127.0.0.1", "-A", "LISTEN_PORT=" + strconv.Itoa(port)}
@@ -98,22 +98,6 @@ func StartKamailio(t testing.TB, cfg string, limit time.Duration, defines ...str
 		t.Fatalf("kamailio %s: %v\n%s", strings.Join(args, " "), err, lastLines(k.Log(), 30))
 	}
 	return k
-}
-
-// freeSIPPort returns a port of 127.0.0.1 that was free for both UDP and
-// TCP a moment ago: Kamailio listens on both.
-func freeSIPPort(t testing.TB) int {
-	t.Helper()
-	for range 20 {
-		port := FreePort(t, "127.0.0.1")
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err == nil {
-			l.Close()
-			return port
-		}
-	}
-	t.Fatal("no port of 127.0.0.1 is free for both UDP and TCP")
-	return 0
 }
 
 // kamailioLog keeps Kamailio's output (its log).

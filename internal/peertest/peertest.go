@@ -1,6 +1,7 @@
-// Package peertest runs the real SIP peers that phoned's tests use (SIPp
-// for now): it finds them, fails in CI or skips on a laptop when one is
-// missing, finds free ports, and runs scenarios bounded in time.
+// Package peertest runs the real SIP peers that phoned's tests use (SIPp,
+// Kamailio, baresip): it finds them, fails in CI or skips on a laptop when
+// one is missing, finds free ports, and runs them bounded in time, ended
+// by PID.
 package peertest
 
 import (
