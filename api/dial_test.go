@@ -79,6 +79,9 @@ func (ringing) Wait(ctx context.Context, onRinging func(int)) ([]byte, error) {
 func (ringing) Ack(context.Context) error    { return nil }
 func (ringing) Hangup(context.Context) error { return nil }
 func (ringing) Gone() <-chan struct{}        { return nil }
+func (ringing) SendInfoDTMF(context.Context, rune, time.Duration) error {
+	return &switchboard.StatusError{Status: 501, Reason: "Not Implemented"}
+}
 func (ringing) Refer(context.Context, switchboard.ReferTarget) error {
 	return &switchboard.StatusError{Status: 501, Reason: "Not Implemented"}
 }

@@ -22,7 +22,7 @@ type CallControl interface {
 	LiveCall(id string) (switchboard.Snapshot, bool)
 	// Hangup ends a live call at the agent's request.
 	Hangup(ctx context.Context, id string) error
-	// SendDTMF sends RFC 4733 digits to the remote party of a live call.
+	// SendDTMF sends DTMF digits (RFC 4733, else SIP INFO) to the remote party of a live call.
 	SendDTMF(ctx context.Context, id, digits string) error
 	// Hold puts the remote party of an answered call on hold.
 	Hold(ctx context.Context, id string) error
@@ -107,7 +107,8 @@ func (s *Server) hangupLiveCall(w http.ResponseWriter, r *http.Request, p auth.P
 }
 
 // dtmfLiveCall answers POST /api/live-calls/{id}/dtmf {"digits": "12#"}:
-// RFC 4733 events to the other party, 204 once sent.
+// RFC 4733 events to the other party (SIP INFO when its phone takes
+// none), 204 once sent.
 func (s *Server) dtmfLiveCall(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	cc, snap, err := s.ownLiveCall(r, p)
 	if err != nil {

@@ -134,7 +134,8 @@ func (c *Calls) HandleInvite(ctx context.Context, req *gosip.Request, tx gosip.S
 // HandleInDialog takes the requests within phoned's dialogs: ACK and BYE
 // of the calls it answered or placed, and re-INVITEs of their answered
 // peers (the engine answers them: the peer holds or resumes phoned), and
-// the NOTIFYs of the transfers phoned asked for (REFER).
+// the NOTIFYs of the transfers phoned asked for (REFER), and DTMF sent
+// as SIP INFO (other INFO bodies get 415).
 // Anything else in a known dialog is not supported yet (501); outside
 // one, 481.
 func (c *Calls) HandleInDialog(ctx context.Context, req *gosip.Request, tx gosip.ServerTransaction) {
@@ -173,6 +174,15 @@ func (c *Calls) HandleInDialog(ctx context.Context, req *gosip.Request, tx gosip
 			return
 		}
 		if dcs, err := dcli.MatchRequestDialog(req); err == nil && c.handleNotify(req, tx, dcs.ID) {
+			return
+		}
+	case gosip.INFO:
+		if ds, err := dsrv.MatchDialogRequest(req); err == nil {
+			c.handleInfo(req, tx, ds.ID)
+			return
+		}
+		if dcs, err := dcli.MatchRequestDialog(req); err == nil {
+			c.handleInfo(req, tx, dcs.ID)
 			return
 		}
 	default:

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -19,6 +20,13 @@ type Config struct {
 	// (default "127.0.0.1:5060"). Port 0 picks a free port, the same for
 	// both transports.
 	Listen string
+	// TLS, if set, makes Serve also listen for SIP over TLS on TLSListen
+	// with this configuration (its certificate). Nil: no TLS listener.
+	TLS *tls.Config
+	// TLSListen is the "host:port" of the TLS listener (default: Listen's
+	// host with its port + 1, e.g. 5061 next to 5060; port 0 next to
+	// port 0). Used only with TLS.
+	TLSListen string
 	// Realm is the digest realm of every challenge (default "phoned").
 	Realm string
 	// Trust lists the addresses (PBX, trunk) whose INVITEs need no digest
@@ -78,6 +86,29 @@ func (c Config) withDefaults() (Config, error) {
 		if _, err := netip.ParseAddr(host); err != nil {
 			return bad("Listen %q: host is not an IP address (or localhost)", c.Listen)
 		}
+	}
+	if c.TLSListen == "" {
+		p, _ := strconv.Atoi(port)
+		if p == 65535 {
+			if c.TLS != nil {
+				return bad("Listen %q: port 65535 leaves no port + 1 for TLSListen; set it", c.Listen)
+			}
+		} else if p != 0 {
+			p++
+		}
+		c.TLSListen = net.JoinHostPort(host, strconv.Itoa(p))
+	}
+	if th, tp, err := net.SplitHostPort(c.TLSListen); err != nil {
+		return bad("TLSListen %q is not host:port", c.TLSListen)
+	} else if p, err := strconv.Atoi(tp); err != nil || p < 0 || p > 65535 {
+		return bad("TLSListen %q: port is not a number from 0 to 65535", c.TLSListen)
+	} else if th != "" && th != "localhost" {
+		if _, err := netip.ParseAddr(th); err != nil {
+			return bad("TLSListen %q: host is not an IP address (or localhost)", c.TLSListen)
+		}
+	}
+	if c.TLS != nil && len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil && c.TLS.GetConfigForClient == nil {
+		return bad("TLS has no certificate")
 	}
 	if c.Realm == "" {
 		c.Realm = "phoned"

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -45,6 +46,7 @@ type Server struct {
 
 	mu       sync.Mutex // guards the following
 	addr     netip.AddrPort
+	tlsAddr  netip.AddrPort  // zero without TLS
 	ctx      context.Context // Serve's, for the handlers; nil before
 	closing  bool            // Serve is returning: no new handler starts
 	inflight sync.WaitGroup  // handlers running (Add under mu, while !closing)
@@ -117,10 +119,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
-// Serve binds the UDP and TCP listeners (a bind error is returned at
-// once), serves until ctx ends or a listener fails, then waits for the
-// running handlers (their context ends too), closes the user agent and
-// returns. It also owns the ticker that deletes expired bindings. Serve
+// Serve binds the UDP and TCP listeners, and the TLS one with
+// Config.TLS (a bind error is returned at once), serves until ctx ends
+// or a listener fails, then waits for the running handlers (their
+// context ends too), closes the user agent and returns. It also owns the ticker that deletes expired bindings. Serve
 // runs once; the user agent is unusable after it returns.
 func (s *Server) Serve(ctx context.Context) error {
 	if !s.served.CompareAndSwap(false, true) {
@@ -131,13 +133,36 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var tlsl net.Listener
+	if s.cfg.TLS != nil {
+		tlsl, err = tls.Listen("tcp", s.cfg.TLSListen, s.cfg.TLS.Clone())
+		if err != nil {
+			udp.Close()
+			tcp.Close()
+			return fmt.Errorf("listen SIP on TLS %s: %w", s.cfg.TLSListen, err)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	s.mu.Lock()
 	s.addr = addrPortOf(udp.LocalAddr())
+	if tlsl != nil {
+		ap := tlsl.Addr().(*net.TCPAddr).AddrPort()
+		s.tlsAddr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
 	s.ctx = gctx
 	s.mu.Unlock()
 	close(s.ready)
 	s.log.Info("SIP listening", "udp", udp.LocalAddr().String(), "tcp", tcp.Addr().String(), "realm", s.cfg.Realm, "trust", s.cfg.Trust)
+	if tlsl != nil {
+		s.log.Info("SIP listening over TLS", "tls", tlsl.Addr().String())
+		g.Go(func() error {
+			err := s.srv.ServeTLS(tlsl)
+			if gctx.Err() == nil {
+				return fmt.Errorf("serve SIP over TLS %s: stopped: %w", tlsl.Addr(), orClosed(err))
+			}
+			return nil
+		})
+	}
 
 	g.Go(func() error {
 		err := s.srv.ServeUDP(udp)
@@ -157,6 +182,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-gctx.Done()
 		udp.Close() // ends ServeUDP
 		tcp.Close() // ends ServeTCP
+		if tlsl != nil {
+			tlsl.Close() // ends ServeTLS
+		}
 		return nil
 	})
 	g.Go(func() error { s.purgeLoop(gctx); return nil })
@@ -219,6 +247,14 @@ func (s *Server) Addr() netip.AddrPort {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.addr
+}
+
+// TLSAddr is the address of the TLS listener, valid once Ready is
+// closed; the zero AddrPort when Config.TLS is nil.
+func (s *Server) TLSAddr() netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tlsAddr
 }
 
 // UA is the sipgo user agent (transport and transaction layers) under

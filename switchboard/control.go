@@ -102,10 +102,16 @@ func CheckDTMF(digits string) error {
 	return nil
 }
 
+// infoDTMFDuration is the tone length a SIP INFO digit asks for.
+const infoDTMFDuration = 160 * time.Millisecond
+
 // SendDTMF sends digits as RFC 4733 telephone events to the remote party
 // of an answered call (the callee of a click-to-dial, the caller of an
-// inbound call), one after the other. It returns once they are sent.
-// Errors: ErrBadDigits, ErrNoCall, ErrNotAnswered, ErrNoDTMF.
+// inbound call), one after the other. When that party's media has no
+// telephone-event, the digits go as SIP INFO in its dialog instead (one
+// INFO per digit, each awaiting its answer). It returns once they are
+// sent. Errors: ErrBadDigits, ErrNoCall, ErrNotAnswered, ErrNoDTMF (no
+// telephone-event and the INFO was refused).
 func (e *Engine) SendDTMF(ctx context.Context, id, digits string) error {
 	if err := CheckDTMF(digits); err != nil {
 		return err
@@ -114,23 +120,34 @@ func (e *Engine) SendDTMF(ctx context.Context, id, digits string) error {
 	if !ok {
 		return ErrNoCall
 	}
-	got := make(chan *media.Leg, 1)
-	if !c.Do(func() { got <- c.ctl.remoteLeg() }) {
+	type remote struct {
+		leg *media.Leg
+		sig DTMFSender
+	}
+	got := make(chan remote, 1)
+	if !c.Do(func() {
+		r := remote{leg: c.ctl.remoteLeg()}
+		if p := c.ctl.remote(); p != nil {
+			r.sig, _ = p.sig.(DTMFSender)
+		}
+		got <- r
+	}) {
 		return ErrNoCall
 	}
-	var leg *media.Leg
+	var r remote
 	select {
-	case leg = <-got:
+	case r = <-got:
 	case <-c.Done():
 		return ErrNoCall
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if leg == nil {
+	if r.leg == nil {
 		return ErrNotAnswered
 	}
 	// The leg is safe for concurrent use: the digits go out from here, so
 	// the owner goroutine keeps applying BYEs meanwhile.
+	info := false // telephone-event is missing: SIP INFO
 	for i, d := range digits {
 		if i > 0 {
 			t := time.NewTimer(dtmfGap)
@@ -141,14 +158,33 @@ func (e *Engine) SendDTMF(ctx context.Context, id, digits string) error {
 				return ctx.Err()
 			}
 		}
-		if err := leg.SendDTMF(ctx, d, 0); err != nil {
+		if !info {
+			err := r.leg.SendDTMF(ctx, d, 0)
 			switch {
+			case err == nil:
+				continue
 			case errors.Is(err, media.ErrNoTelephoneEvent):
-				return ErrNoDTMF
+				if r.sig == nil {
+					return ErrNoDTMF
+				}
+				info = true
 			case errors.Is(err, media.ErrLegClosed):
 				return ErrNoCall
+			default:
+				return fmt.Errorf("sending DTMF %q: %w", d, err)
 			}
-			return fmt.Errorf("sending DTMF %q: %w", d, err)
+		}
+		if err := r.sig.SendInfoDTMF(ctx, d, infoDTMFDuration); err != nil {
+			var se *StatusError
+			if errors.As(err, &se) {
+				switch se.Status {
+				case 405, 415, 420, 488, 501:
+					return fmt.Errorf("%w (SIP INFO refused: %v)", ErrNoDTMF, se)
+				case 481:
+					return ErrNoCall
+				}
+			}
+			return fmt.Errorf("sending DTMF %q by SIP INFO: %w", d, err)
 		}
 	}
 	return nil

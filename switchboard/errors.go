@@ -32,8 +32,8 @@ var ErrNoCall = errors.New("no live call with this id")
 var ErrNotAnswered = errors.New("the call has not been answered yet")
 
 // ErrNoDTMF refuses DTMF to a party whose phone did not accept RFC 4733
-// telephone events.
-var ErrNoDTMF = errors.New("the other party's phone takes no RFC 4733 DTMF")
+// telephone events and refused SIP INFO DTMF too.
+var ErrNoDTMF = errors.New("the other party's phone takes no DTMF (neither RFC 4733 nor SIP INFO)")
 
 // ErrBadDigits refuses DTMF digits other than 0-9, *, # and A-D, or too
 // many of them.

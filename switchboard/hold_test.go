@@ -13,13 +13,19 @@ import (
 // answeredInbound is an inbound call of the rig that the device answered.
 func answeredInbound(t *testing.T, r *rig) (*fakeIncoming, string) {
 	t.Helper()
-	in := newIncoming(r.callerOffer())
+	return answeredInboundOffer(t, r, r.callerOffer())
+}
+
+// answeredInboundOffer is answeredInbound with the caller offering offer.
+func answeredInboundOffer(t *testing.T, r *rig, offer []byte) (*fakeIncoming, string) {
+	t.Helper()
+	in := newIncoming(offer)
 	r.e.Inbound(context.Background(), in, InboundInfo{Extension: "101", FromNumber: "+3222123456", CallID: "hold@pbx"})
 	waitFor(t, r.dialer.dialed, "sip:101@127.0.0.1:5093")
 	r.dialer.mu.Lock()
-	offer := r.dialer.offers[0]
+	devOffer := r.dialer.offers[0]
 	r.dialer.mu.Unlock()
-	r.dialer.outs["sip:101@127.0.0.1:5093"].answer <- r.deviceAnswer(offer)
+	r.dialer.outs["sip:101@127.0.0.1:5093"].answer <- r.deviceAnswer(devOffer)
 	waitFor(t, in.events, "answer")
 	live := r.e.Calls()
 	if len(live) != 1 {

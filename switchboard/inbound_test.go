@@ -31,6 +31,17 @@ type fakeIncoming struct {
 	reoffer  func(context.Context, []byte) ([]byte, error)
 	refers   []ReferTarget
 	refer    func(ReferTarget) error // the transfer's outcome (nil: REFER refused with 501)
+	infos    []string                // the DTMF digits sent by SIP INFO, "5/160ms"
+	infoErr  error                   // SendInfoDTMF's answer (nil: 200)
+}
+
+// SendInfoDTMF records the digit.
+func (f *fakeIncoming) SendInfoDTMF(_ context.Context, digit rune, d time.Duration) error {
+	f.mu.Lock()
+	f.infos = append(f.infos, string(digit)+"/"+d.String())
+	err := f.infoErr
+	f.mu.Unlock()
+	return err
 }
 
 // OnReoffer takes the engine's handler of the caller's re-INVITEs.
@@ -150,6 +161,9 @@ func (o *fakeOutgoing) Hangup(context.Context) error {
 	return nil
 }
 func (o *fakeOutgoing) Gone() <-chan struct{} { return o.gone }
+func (o *fakeOutgoing) SendInfoDTMF(context.Context, rune, time.Duration) error {
+	return &StatusError{Status: 501, Reason: "Not Implemented"}
+}
 func (o *fakeOutgoing) Refer(_ context.Context, to ReferTarget) error {
 	o.mu.Lock()
 	o.refers = append(o.refers, to)

@@ -31,6 +31,8 @@ type Incoming interface {
 	// and returns once the transfer succeeded (a 2xx in its NOTIFYs). A
 	// refused REFER or a failed transfer is a *StatusError.
 	Refer(ctx context.Context, to ReferTarget) error
+	// SendInfoDTMF sends one DTMF digit as SIP INFO, as DTMFSender does.
+	SendInfoDTMF(ctx context.Context, digit rune, d time.Duration) error
 	// Gone is closed when the caller cancels before the answer, or hangs
 	// up after it.
 	Gone() <-chan struct{}
@@ -54,8 +56,18 @@ type Outgoing interface {
 	Reinvite(ctx context.Context, sdp []byte) ([]byte, error)
 	// Refer transfers the callee, as Incoming.Refer does.
 	Refer(ctx context.Context, to ReferTarget) error
+	// SendInfoDTMF sends one DTMF digit as SIP INFO, as DTMFSender does.
+	SendInfoDTMF(ctx context.Context, digit rune, d time.Duration) error
 	// Gone is closed when the callee hangs up.
 	Gone() <-chan struct{}
+}
+
+// DTMFSender sends DTMF in the signalling, for a party whose media has
+// no telephone-event: SendInfoDTMF sends digit (0-9, *, #, A-D) lasting d
+// as one SIP INFO (application/dtmf-relay) within the answered call and
+// returns once it was answered; a refusal is a *StatusError.
+type DTMFSender interface {
+	SendInfoDTMF(ctx context.Context, digit rune, d time.Duration) error
 }
 
 // ReferTarget is whom a transfer sends the remote party to: an

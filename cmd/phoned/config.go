@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +25,8 @@ type serveConfig struct {
 	DB        string
 	HTTP      string
 	SIP       string
+	SIPTLS    string      // the SIP over TLS listen address (used with TLS)
+	TLS       *tls.Config // the SIP TLS certificate (nil: no TLS listener)
 	TZ        *time.Location
 	Region    string
 	LogLevel  slog.Level
@@ -50,6 +54,9 @@ var serveOptions = []option{
 	{"db", "PHONED_DB", "phoned.db", "SQLite database file (created if missing)"},
 	{"http", "PHONED_HTTP", "127.0.0.1:8080", "HTTP address of the API and the widget"},
 	{"sip", "PHONED_SIP", "127.0.0.1:5060", "SIP address (UDP and TCP)"},
+	{"sip-tls", "PHONED_SIP_TLS", "", "SIP over TLS address, with --sip-tls-cert (default: the --sip host, port + 1)"},
+	{"sip-tls-cert", "PHONED_SIP_TLS_CERT", "", "PEM certificate (chain) file for SIP over TLS; with --sip-tls-key"},
+	{"sip-tls-key", "PHONED_SIP_TLS_KEY", "", "PEM private key file of --sip-tls-cert"},
 	{"tz", "PHONED_TZ", "UTC", "default time zone (IANA name) of users and partners that have none"},
 	{"region", "PHONED_REGION", "BE", "default phone region (ISO 3166 code) of numbers written without +"},
 	{"log-level", "PHONED_LOG_LEVEL", "info", "log level: debug, info, warn or error"},
@@ -125,6 +132,9 @@ func parseServe(args []string, lookupEnv func(string) (string, bool), stderr io.
 	if cfg.SIP, err = checkAddr(*vals["sip"]); err != nil {
 		return cfg, fmt.Errorf("%s: %w", name("sip"), err)
 	}
+	if err := parseSIPTLS(&cfg, *vals["sip-tls"], *vals["sip-tls-cert"], *vals["sip-tls-key"], name); err != nil {
+		return cfg, err
+	}
 	tz := strings.TrimSpace(*vals["tz"])
 	if tz == "" || tz == "Local" {
 		return cfg, fmt.Errorf("%s: %q is not an IANA time zone name (e.g. Europe/Brussels)", name("tz"), tz)
@@ -169,6 +179,53 @@ func parseServe(args []string, lookupEnv func(string) (string, bool), stderr io.
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// parseSIPTLS checks the SIP TLS options together and loads the key
+// pair; its errors name the option at fault.
+func parseSIPTLS(cfg *serveConfig, addr, certFile, keyFile string, name func(string) string) error {
+	addr, certFile, keyFile = strings.TrimSpace(addr), strings.TrimSpace(certFile), strings.TrimSpace(keyFile)
+	switch {
+	case certFile == "" && keyFile == "":
+		if addr != "" {
+			return fmt.Errorf("%s is set but %s is not: SIP over TLS needs a certificate", name("sip-tls"), name("sip-tls-cert"))
+		}
+		return nil
+	case certFile == "":
+		return fmt.Errorf("%s is set but %s is not: give both or neither", name("sip-tls-key"), name("sip-tls-cert"))
+	case keyFile == "":
+		return fmt.Errorf("%s is set but %s is not: give both or neither", name("sip-tls-cert"), name("sip-tls-key"))
+	}
+	if addr == "" {
+		host, port, _ := net.SplitHostPort(cfg.SIP) // checked already
+		p, _ := strconv.Atoi(port)
+		switch {
+		case p == 65535:
+			return fmt.Errorf("%s: port 65535 of %s leaves no port + 1: set %s", name("sip-tls"), name("sip"), name("sip-tls"))
+		case p != 0:
+			p++
+		}
+		cfg.SIPTLS = net.JoinHostPort(host, strconv.Itoa(p))
+	} else {
+		var err error
+		if cfg.SIPTLS, err = checkAddr(addr); err != nil {
+			return fmt.Errorf("%s: %w", name("sip-tls"), err)
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("%s and %s: loading the key pair: %w", name("sip-tls-cert"), name("sip-tls-key"), err)
+	}
+	if cert.Leaf == nil {
+		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return fmt.Errorf("%s: %w", name("sip-tls-cert"), err)
+		}
+	}
+	if time.Now().After(cert.Leaf.NotAfter) {
+		return fmt.Errorf("%s: the certificate expired on %s", name("sip-tls-cert"), cert.Leaf.NotAfter.UTC().Format(time.DateOnly))
+	}
+	cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	return nil
 }
 
 // parsePBX checks the PBX options together; its errors name the option

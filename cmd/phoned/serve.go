@@ -96,7 +96,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 			return fmt.Errorf("--pbx: %w", err)
 		}
 	}
-	sipSrv, err := sip.New(sip.Config{Listen: cfg.SIP, Trust: cfg.Trust}, sip.Deps{Log: log, Directory: st, Bindings: st, Inbound: calls})
+	sipSrv, err := sip.New(sip.Config{Listen: cfg.SIP, TLS: cfg.TLS, TLSListen: cfg.SIPTLS, Trust: cfg.Trust}, sip.Deps{Log: log, Directory: st, Bindings: st, Inbound: calls})
 	if err != nil {
 		return fmt.Errorf("--sip: %w", err)
 	}
