@@ -19,6 +19,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"phoned/auth"
+	"phoned/internal/peertest"
 	"phoned/sip"
 	"phoned/store"
 )
@@ -26,25 +27,6 @@ import (
 // Real-peer tests: SIPp (Debian package sip-tester) runs the scenarios of
 // testdata/sipp/ (copies of shared/rig/sipp/) against a server over a real
 // store in a temporary directory.
-
-// peerPackages names the Debian package of each peer binary.
-var peerPackages = map[string]string{"sipp": "sip-tester", "kamailio": "kamailio", "baresip": "baresip-core"}
-
-// requirePeer returns the path of a peer binary. When it is missing the
-// test fails on CI (CI=true must run every test) and is skipped elsewhere.
-func requirePeer(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	msg := name + " is not installed: apt-get install " + peerPackages[name]
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // peerEnv is a SIP server over a real store with the user alice (201,
 // secret201), and a fake call engine.
@@ -143,7 +125,7 @@ func freePort(t *testing.T, ip string) int {
 // working directory). It returns SIPp's exit status.
 func sipp(t *testing.T, env *peerEnv, scenario, ip string, port int, args ...string) int {
 	t.Helper()
-	bin := requirePeer(t, "sipp")
+	bin := peertest.Require(t, "sipp")
 	sf, err := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
 	if err != nil {
 		t.Fatal(err)
