@@ -101,3 +101,23 @@ func (c *Call) run() {
 		}
 	}
 }
+
+// await waits for the result that an action posted on res, or for the call
+// to end first (ok false). A result posted just before the call ended
+// still wins: an action may end the call as soon as it has answered (a
+// transfer that succeeds at once), and both channels are then ready.
+func await[T any](ctx context.Context, c *Call, res <-chan T) (v T, ok bool, err error) {
+	select {
+	case v = <-res:
+		return v, true, nil
+	case <-c.Done():
+		select {
+		case v = <-res:
+			return v, true, nil
+		default:
+			return v, false, nil
+		}
+	case <-ctx.Done():
+		return v, false, ctx.Err()
+	}
+}

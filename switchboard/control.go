@@ -134,13 +134,12 @@ func (e *Engine) SendDTMF(ctx context.Context, id, digits string) error {
 	}) {
 		return ErrNoCall
 	}
-	var r remote
-	select {
-	case r = <-got:
-	case <-c.Done():
+	r, ok, err := await(ctx, c, got)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
 		return ErrNoCall
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	if r.leg == nil {
 		return ErrNotAnswered

@@ -152,14 +152,14 @@ func (e *Engine) takeReoffers(c *Call, leg any, p *remoteParty) {
 		}) {
 			return nil, gone
 		}
-		select {
-		case r := <-res:
-			return r.sdp, r.err
-		case <-c.Done():
+		r, ok, err := await(ctx, c, res)
+		switch {
+		case err != nil:
+			return nil, err
+		case !ok:
 			return nil, gone
-		case <-ctx.Done():
-			return nil, ctx.Err()
 		}
+		return r.sdp, r.err
 	})
 }
 
@@ -207,12 +207,12 @@ func (e *Engine) setHold(ctx context.Context, id string, hold bool) error {
 	if !ok {
 		return ErrNoCall
 	}
-	select {
-	case err := <-res:
-		return err
-	case <-c.Done():
+	err, ok, werr := await(ctx, c, res)
+	switch {
+	case werr != nil:
+		return werr
+	case !ok:
 		return ErrNoCall
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	return err
 }

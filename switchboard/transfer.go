@@ -88,14 +88,14 @@ func (e *Engine) Transfer(ctx context.Context, id string, req TransferRequest) e
 	if !c.Do(func() { res <- e.startTransfer(c, t) }) {
 		return ErrNoCall
 	}
-	select {
-	case err := <-res:
-		return err
-	case <-c.Done():
+	err, ok, werr := await(ctx, c, res)
+	switch {
+	case werr != nil:
+		return werr
+	case !ok:
 		return ErrNoCall
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	return err
 }
 
 // startTransfer runs on the call's owner goroutine: the REFER goes out
