@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -168,4 +169,26 @@ func TestImportCSVAllOrNothing(t *testing.T) {
 		h.Set("Authorization", "Bearer "+e.tokens[auth.RoleAdmin])
 		h.Set("Content-Type", "image/png")
 	}).wantError(t, http.StatusUnsupportedMediaType, "")
+}
+
+// A listing without limit shows up to 1,000 partners: an integrator who
+// imports a few hundred sees them all; limit and offset page further.
+func TestPartnerListingDefaultsToAThousand(t *testing.T) {
+	e := newEnv(t, nil)
+	var csv strings.Builder
+	csv.WriteString("name,phones\n")
+	for i := range 250 {
+		fmt.Fprintf(&csv, "Partner %03d,+32 2 212 %02d %02d\n", i, i/100, i%100)
+	}
+	e.doHeaders("POST", "/api/partners/import", csv.String(), func(h http.Header) {
+		h.Set("Authorization", "Bearer "+e.tokens[auth.RoleAdmin])
+		h.Set("Content-Type", "text/csv")
+	}).want(t, http.StatusCreated)
+	if n := len(e.do(auth.RoleAgent, "GET", "/api/partners", nil).want(t, http.StatusOK).arr()); n != 250 {
+		t.Fatalf("listed %d partners, want all 250", n)
+	}
+	page := e.do(auth.RoleAgent, "GET", "/api/partners?limit=10&offset=245", nil).want(t, http.StatusOK).arr()
+	if len(page) != 5 || page[0].(map[string]any)["name"] != "Partner 245" {
+		t.Fatalf("last page %v", page)
+	}
 }

@@ -101,7 +101,7 @@ type CallFilter struct {
 	RunID     int64
 	State     comm.CallState
 	From, To  time.Time // due in [From, To)
-	Limit     int       // default 100, at most 10000
+	Limit     int       // default 1000, at most 10000
 	Offset    int
 }
 
@@ -134,7 +134,7 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]comm.PhoneCall, erro
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = 100
+		limit = 1000
 	}
 	q += " ORDER BY c.due, c.priority DESC, c.id LIMIT ? OFFSET ?"
 	args = append(args, min(limit, 10000), max(f.Offset, 0))

@@ -175,7 +175,7 @@ type PartnerFilter struct {
 	E164   []string // has a phone with one of these E.164 forms
 	Query  string   // case-insensitive substring of name or company
 	Tag    string   // has this tag
-	Limit  int      // default 100, at most 1000
+	Limit  int      // default 1000, at most 10000
 	Offset int
 }
 
@@ -221,10 +221,10 @@ func (s *Store) Partners(ctx context.Context, f PartnerFilter) ([]crm.Partner, e
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = 100
+		limit = 1000
 	}
 	q += " ORDER BY lower(p.name), p.id LIMIT ? OFFSET ?"
-	args = append(args, min(limit, 1000), max(f.Offset, 0))
+	args = append(args, min(limit, 10000), max(f.Offset, 0))
 
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
