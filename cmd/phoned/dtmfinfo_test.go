@@ -2,12 +2,9 @@ package main
 
 import (
 	"net/http"
-	"strconv"
 	"testing"
-	"time"
 
 	"phoned/comm"
-	"phoned/internal/peertest"
 )
 
 // The PBX calls 201 from a phone that offers no telephone-event; ann's
@@ -18,8 +15,7 @@ func TestSIPpDTMFBySIPInfo(t *testing.T) {
 	r := newDialRig(t)
 	port := r.registerPhone()
 	phone := r.phone(port, "uas-answer-echo.xml", "-rtp_echo")
-	caller := peertest.StartSIPp(t, scenario("uac-call-info.xml"), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")), "-s", "201", "-m", "1", "-timeout", "40s", "-timeout_error", r.sipAddr)
+	caller := r.startCall("uac-call-info.xml")
 	id := r.answeredCall()
 
 	if status, body := r.post("api/live-calls/"+id+"/dtmf", map[string]any{"digits": "5#"}); status != http.StatusNoContent {

@@ -81,8 +81,12 @@ func (r *callRig) phone(port int, sc string, extra ...string) *peertest.SIPp {
 }
 
 // call runs the PBX's caller scenario against extension 201 of phoned.
-func (r *callRig) call(sc string) int {
-	return peertest.RunSIPp(r.t, scenario(sc), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(peertest.FreePort(r.t, "127.0.0.1")),
+func (r *callRig) call(sc string) int { return r.startCall(sc).Wait() }
+
+// startCall starts the PBX's caller scenario against extension 201 of
+// phoned, for tests that act while the call is up.
+func (r *callRig) startCall(sc string) *peertest.SIPp {
+	return peertest.StartSIPp(r.t, scenario(sc), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(peertest.FreePort(r.t, "127.0.0.1")),
 		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(r.t, "127.0.0.1")), "-s", "201", "-m", "1", "-timeout", "40s", "-timeout_error", r.sipAddr)
 }
 

@@ -43,8 +43,7 @@ func TestSIPpHoldAndResumeTheCaller(t *testing.T) {
 	r := newDialRig(t)
 	port := r.registerPhone()
 	phone := r.phone(port, "uas-answer-echo.xml", "-rtp_echo")
-	caller := peertest.StartSIPp(t, scenario("uac-call-hold.xml"), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")), "-s", "201", "-m", "1", "-timeout", "40s", "-timeout_error", r.sipAddr)
+	caller := r.startCall("uac-call-hold.xml")
 	id := r.answeredCall()
 
 	if status, body := r.post("api/live-calls/"+id+"/resume", nil); status != http.StatusConflict {
@@ -168,8 +167,7 @@ func TestSIPpTransferFallsBackWhenTheCallerRefusesREFER(t *testing.T) {
 	bobPort := r.addAgent("bob", "202")
 	ann := r.phone(annPort, "uas-answer-echo.xml", "-rtp_echo")
 	bob := r.phone(bobPort, "uas-answer-echo.xml", "-rtp_echo")
-	caller := peertest.StartSIPp(t, scenario("uac-call-norefer.xml"), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")), "-s", "201", "-m", "1", "-timeout", "40s", "-timeout_error", r.sipAddr)
+	caller := r.startCall("uac-call-norefer.xml")
 	id := r.answeredCall()
 	if status, body := r.post("api/live-calls/"+id+"/transfer", map[string]any{"extension": "202"}); status != http.StatusAccepted {
 		t.Fatalf("transfer = %d %v", status, body)
