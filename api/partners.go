@@ -11,6 +11,7 @@ import (
 
 	"phoned/auth"
 	"phoned/crm"
+	"phoned/queue"
 	"phoned/store"
 )
 
@@ -43,7 +44,15 @@ func (s *Server) listPartners(w http.ResponseWriter, r *http.Request, _ auth.Pri
 	return nil
 }
 
-func (s *Server) getPartner(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+// partnerWithNext is a partner as GET /api/partners/{id} shows it: with
+// its next call window that ends after now (queue.NextWindowWithin ahead;
+// null when none), as instants in the requester's zone.
+type partnerWithNext struct {
+	*crm.Partner
+	NextWindow *crm.Span `json:"next_window"`
+}
+
+func (s *Server) getPartner(w http.ResponseWriter, r *http.Request, pr auth.Principal) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -52,7 +61,12 @@ func (s *Server) getPartner(w http.ResponseWriter, r *http.Request, _ auth.Princ
 	if err != nil {
 		return storeError(err, "partner")
 	}
-	writeJSON(w, http.StatusOK, p)
+	out := partnerWithNext{Partner: p}
+	if next, ok := p.Schedule(s.cfg.DefaultZone).Next(s.cfg.Now(), queue.NextWindowWithin); ok {
+		next = next.In(s.zoneOf(pr.User))
+		out.NextWindow = &next
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -190,5 +191,41 @@ func TestPartnerListingDefaultsToAThousand(t *testing.T) {
 	page := e.do(auth.RoleAgent, "GET", "/api/partners?limit=10&offset=245", nil).want(t, http.StatusOK).arr()
 	if len(page) != 5 || page[0].(map[string]any)["name"] != "Partner 245" {
 		t.Fatalf("last page %v", page)
+	}
+}
+
+// GET /api/partners/{id} shows the partner's next call window, read in
+// the partner's zone, as instants in the requester's zone; null without
+// one.
+func TestPartnerShowsItsNextWindow(t *testing.T) {
+	// Wednesday 2 December 2026, 10:30 in Brussels, 04:30 in New York.
+	e := newEnv(t, fixedClock("2026-12-02T09:30:00Z"))
+	early := e.addPartner(map[string]any{"name": "Early", "tz": "America/New_York", "call_windows": []map[string]string{
+		{"weekday": "wed", "from": "03:00", "to": "04:00"}, {"weekday": "thu", "from": "03:00", "to": "04:00"}}})
+	none := e.addPartner(map[string]any{"name": "Nowin"})
+	for _, c := range []struct {
+		login string
+		id    int64
+		want  string
+	}{
+		{"alice", early, `{"start":"2026-12-03T09:00:00+01:00","end":"2026-12-03T10:00:00+01:00"}`}, // today's is over
+		{"bob", early, `{"start":"2026-12-03T08:00:00Z","end":"2026-12-03T09:00:00Z"}`},
+		{"alice", none, "null"},
+	} {
+		r := e.as(c.login, "GET", "/api/partners/"+itoa(c.id), nil).want(t, http.StatusOK)
+		var got struct {
+			Name       string          `json:"name"`
+			Windows    []any           `json:"call_windows"`
+			NextWindow json.RawMessage `json:"next_window"`
+		}
+		if err := json.Unmarshal(r.body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if string(got.NextWindow) != c.want {
+			t.Errorf("%s sees next_window %s, want %s", c.login, got.NextWindow, c.want)
+		}
+		if got.Name == "" || got.Windows == nil {
+			t.Errorf("the partner's own fields are gone: %s", r.body)
+		}
 	}
 }

@@ -19,17 +19,23 @@ func (s *Server) queueUser(p auth.Principal) (*auth.User, error) {
 	return p.User, nil
 }
 
-// getQueue answers the requester's planned calls due today in their zone.
+// getQueue answers the requester's planned calls due today in their zone,
+// each with its partner's call windows on that day and next window.
 func (s *Server) getQueue(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	u, err := s.queueUser(p)
 	if err != nil {
 		return err
 	}
-	calls, err := queue.Today(r.Context(), s.st, u.ID, s.cfg.Now(), s.zoneOf(u))
+	now, zone := s.cfg.Now(), s.zoneOf(u)
+	calls, err := queue.Today(r.Context(), s.st, u.ID, now, zone)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, calls)
+	items, err := queue.WithWindows(r.Context(), s.st, calls, now, zone, s.cfg.DefaultZone)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, items)
 	return nil
 }
 

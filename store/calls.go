@@ -3,12 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"phoned/comm"
+	"phoned/crm"
 )
 
 const callSelect = `SELECT c.id, c.partner_id, p.name, c.phone, c.user_id, u.login, c.due, c.summary, c.description, c.tags,
@@ -78,6 +81,7 @@ func (s *Store) CreateCall(ctx context.Context, c *comm.PhoneCall) error {
 	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.insertCalls(ctx, tx, calls) }); err != nil {
 		return err
 	}
+	s.callsChanged()
 	c.ID = calls[0].ID
 	return nil
 }
@@ -163,6 +167,7 @@ func (s *Store) SetCallState(ctx context.Context, id int64, st comm.CallState) e
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("call %d: %w", id, ErrNotFound)
 	}
+	s.callsChanged()
 	return nil
 }
 
@@ -209,8 +214,48 @@ func (s *Store) PlannedCalls(ctx context.Context, userID int64, from, to time.Ti
 	return s.Calls(ctx, CallFilter{UserID: userID, State: comm.CallPlanned, From: from, To: to, Limit: 10000})
 }
 
+// PartnerSchedules returns the zone (defaultZone when a partner has none)
+// and call windows of the partners with these ids, by id, for the queue:
+// one query whatever the number of ids (they travel as one JSON array),
+// and each distinct zone and window list is resolved once. Unknown ids
+// are left out.
+func (s *Store) PartnerSchedules(ctx context.Context, ids []int64, defaultZone *time.Location) (map[int64]crm.Schedule, error) {
+	out := make(map[int64]crm.Schedule, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("partner schedules: %w", err)
+	}
+	c := &plannerDecoder{defaultZone: defaultZone, zones: map[string]*time.Location{"": defaultZone}, windowSets: map[string][]crm.Window{}}
+	err = s.eachRow(ctx, "SELECT id, tz, call_windows FROM partners WHERE id IN (SELECT value FROM json_each(?))", []any{string(list)},
+		func(r *sql.Rows) error {
+			var id int64
+			var tz, windows string
+			if err := r.Scan(&id, &tz, &windows); err != nil {
+				return err
+			}
+			zone, ws, err := c.decode(tz, windows)
+			if err != nil {
+				return fmt.Errorf("partner %d: %w", id, err)
+			}
+			out[id] = crm.Schedule{Zone: zone, Windows: ws}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("partner schedules: %w", err)
+	}
+	return out, nil
+}
+
 // CreateCalls stores many calls in one transaction (all or none) and sets
 // their IDs: for imports and for loading test data.
 func (s *Store) CreateCalls(ctx context.Context, calls []comm.PhoneCall) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertCalls(ctx, tx, calls) })
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.insertCalls(ctx, tx, calls) }); err != nil {
+		return err
+	}
+	s.callsChanged()
+	return nil
 }

@@ -194,12 +194,17 @@ func (s *Store) SetEventUser(ctx context.Context, id, userID int64) error {
 // markPlannedDone marks the planned calls carried out by the events that
 // cond selects done at `at`: a planned call that was dialled is done,
 // whatever the outcome. Calls already done or cancelled stay as they are.
-func (s *Store) markPlannedDone(ctx context.Context, tx *sql.Tx, at int64, cond string, args ...any) error {
-	_, err := s.txExec(ctx, tx, markPlannedDoneQuery(cond), append([]any{at}, args...)...)
+// It returns how many calls it marked.
+func (s *Store) markPlannedDone(ctx context.Context, tx *sql.Tx, at int64, cond string, args ...any) (int64, error) {
+	res, err := s.txExec(ctx, tx, markPlannedDoneQuery(cond), append([]any{at}, args...)...)
 	if err != nil {
-		return fmt.Errorf("mark planned calls done: %w", err)
+		return 0, fmt.Errorf("mark planned calls done: %w", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("mark planned calls done: %w", err)
+	}
+	return n, nil
 }
 
 // EndEvent completes a call in progress: its end time (zero: now; never
@@ -216,13 +221,19 @@ func (s *Store) EndEvent(ctx context.Context, id int64, end comm.EventEnd) error
 		quality = string(end.Quality)
 	}
 	at := s.at(end.At)
-	return s.txGrouped(ctx, func(tx *sql.Tx) error {
+	var marked int64
+	err := s.txGrouped(ctx, func(tx *sql.Tx) error {
 		err := s.updateLive(ctx, tx, id, "end", setEnd, "", at, string(end.Outcome), end.SIPStatus, string(end.HangupBy), quality)
 		if err != nil {
 			return err
 		}
-		return s.markPlannedDone(ctx, tx, at, "id = ?", id)
+		marked, err = s.markPlannedDone(ctx, tx, at, "id = ?", id)
+		return err
 	})
+	if err == nil && marked > 0 {
+		s.callsChanged()
+	}
+	return err
 }
 
 // CloseInterruptedEvents completes, with the outcome interrupted and the
@@ -230,10 +241,11 @@ func (s *Store) EndEvent(ctx context.Context, id int64, end comm.EventEnd) error
 // during its calls), and marks their planned calls done. It returns how
 // many events it closed. Call it at start, before taking calls.
 func (s *Store) CloseInterruptedEvents(ctx context.Context, at time.Time) (int64, error) {
-	var n int64
+	var n, marked int64
 	end := s.at(at)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.markPlannedDone(ctx, tx, end, "state = 'in_progress'"); err != nil {
+		var err error
+		if marked, err = s.markPlannedDone(ctx, tx, end, "state = 'in_progress'"); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE comm_events SET state = 'completed', outcome = 'interrupted',
@@ -246,6 +258,9 @@ func (s *Store) CloseInterruptedEvents(ctx context.Context, at time.Time) (int64
 	})
 	if err != nil {
 		return 0, fmt.Errorf("close interrupted events: %w", err)
+	}
+	if marked > 0 {
+		s.callsChanged()
 	}
 	return n, nil
 }
@@ -308,6 +323,9 @@ func (s *Store) WrapUp(ctx context.Context, id int64, w comm.WrapUp) error {
 	})
 	if err != nil {
 		return fmt.Errorf("wrap up event %d: %w", id, err)
+	}
+	if w.FollowUp != nil {
+		s.callsChanged() // the follow-up is a new planned call
 	}
 	return nil
 }

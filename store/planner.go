@@ -40,8 +40,13 @@ func (s *Store) PlannerPartners(ctx context.Context, defaultZone *time.Location)
 	return ps, nil
 }
 
-// partnersChanged invalidates the planner's snapshot.
-func (s *Store) partnersChanged() { s.partnerGen.Add(1) }
+// partnersChanged invalidates the planner's snapshot. It also moves
+// CallsVersion on: deleting a partner deletes its calls (ON DELETE
+// CASCADE), and any partner write changes what the queue shows of it.
+func (s *Store) partnersChanged() {
+	s.partnerGen.Add(1)
+	s.callsChanged()
+}
 
 // loadPlannerPartners reads the partners in flat queries: each row has
 // the partner's windows column and its first number (joined through the
@@ -185,7 +190,7 @@ type PlannerRun struct {
 // SavePlannerRun stores the run and its calls in one transaction and sets
 // run.ID and the calls' IDs and RunID.
 func (s *Store) SavePlannerRun(ctx context.Context, run *PlannerRun, calls []comm.PhoneCall) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO planner_runs (requester_user_id, requester_token, user_id, params, slots, calls,
 			skipped_no_window, skipped_no_phone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			nullID(run.RequesterUserID), nullID(run.RequesterToken), run.UserID, string(run.Params), run.Slots, len(calls),
@@ -205,6 +210,10 @@ func (s *Store) SavePlannerRun(ctx context.Context, run *PlannerRun, calls []com
 		}
 		return nil
 	})
+	if err == nil {
+		s.callsChanged()
+	}
+	return err
 }
 
 // PlannerRunByID returns a stored run (without its calls; see Calls with RunID).
@@ -283,5 +292,8 @@ func (s *Store) DeletePlannerRun(ctx context.Context, id int64) (int64, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		s.callsChanged() // the planned calls went, the others lost their run_id (ON DELETE SET NULL)
+	}
 	return n, err
 }

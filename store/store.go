@@ -36,7 +36,8 @@ type Store struct {
 	r   *sql.DB // readers
 	now func() time.Time
 
-	partnerGen atomic.Int64 // moves on at every partner write
+	partnerGen   atomic.Int64  // moves on at every partner write
+	callsVersion atomic.Uint64 // moves on after every committed write to phone_calls (CallsVersion)
 
 	hot map[string]*sql.Stmt // the writer's prepared hot statements (prepareHot), read-only after Open
 
@@ -207,6 +208,19 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return nil
 }
+
+// CallsVersion returns a number that grows after every committed write
+// that can change an agent's queue: any write to the planned calls
+// (create, state change, planner run saved or undone, a call marked done
+// as its event ends, a follow-up planned at wrap-up) and any partner
+// write (a deleted partner takes its calls along; an edited one changes
+// the name and windows the queue shows). Reads leave it alone. Compare
+// two values for equality only: a change may be counted more than once,
+// and a partner write that failed may move it too.
+func (s *Store) CallsVersion() uint64 { return s.callsVersion.Load() }
+
+// callsChanged moves CallsVersion on; call it after the write committed.
+func (s *Store) callsChanged() { s.callsVersion.Add(1) }
 
 func (s *Store) stamp() int64 { return s.now().Unix() }
 
