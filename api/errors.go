@@ -27,6 +27,13 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// PublicMessage is the error's words for the user, without the detail
+// kept for the log (the widget's signalling shows it).
+func (e *Error) PublicMessage() string { return e.Message }
+
+// HTTPStatus is the status the API would answer with.
+func (e *Error) HTTPStatus() int { return e.Status }
+
 func badRequest(field, format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Field: field, Message: fmt.Sprintf(format, args...)}
 }

@@ -21,12 +21,17 @@ type bridge struct {
 	relay                 *media.Relay
 	inactivity            time.Duration // the relay's inactivity timeout, kept for a new relay (transfer)
 	onInactive            func()
+	onDTMF                func(rune)            // the remote party's digits (Deps.OnDTMF), may be nil
 	held                  map[*remoteParty]bool // the parties on hold, either way: no inactivity timeout then
 }
 
-// newBridge allocates the two RTP sockets of a call.
-func (e *Engine) newBridge(remoteName string) (*bridge, error) {
+// newBridge allocates the two RTP sockets of call c.
+func (e *Engine) newBridge(c *Call, remoteName string) (*bridge, error) {
 	b := &bridge{remoteName: remoteName}
+	if f := e.deps.OnDTMF; f != nil {
+		id := c.id
+		b.onDTMF = func(d rune) { f(id, d) }
+	}
 	var err error
 	if b.agentConn, err = e.deps.Ports.Listen(e.cfg.MediaIP); err == nil {
 		b.remoteConn, err = e.deps.Ports.Listen(e.cfg.MediaIP)
@@ -39,15 +44,27 @@ func (e *Engine) newBridge(remoteName string) (*bridge, error) {
 }
 
 // join makes the legs from what each side's offer/answer settled and
-// relays between them, without transcoding. onInactive runs (on the relay's
-// goroutine) when neither side sent RTP for the inactivity timeout.
-func (b *bridge) join(remote, agent media.Negotiated, inactivity time.Duration, onInactive func()) error {
+// relays between them, without transcoding. agentLeg is the Outgoing that
+// plays the agent's part: when it is a MediaTransport (a browser), its
+// transport carries the agent's side instead of the UDP socket offered.
+// onInactive runs (on the relay's goroutine) when neither side sent RTP
+// for the inactivity timeout.
+func (b *bridge) join(remote, agent media.Negotiated, agentLeg any, inactivity time.Duration, onInactive func()) error {
 	b.inactivity, b.onInactive = inactivity, onInactive
 	var err error
-	if b.remote, err = media.NewLeg(b.remoteConn, media.LegConfig{Media: remote, AllowAnySource: true}); err != nil {
+	if b.remote, err = media.NewLeg(b.remoteConn, media.LegConfig{Media: remote, AllowAnySource: true, OnDTMF: b.onDTMF}); err != nil {
 		return fmt.Errorf("the %s's RTP leg: %w", b.remoteName, err)
 	}
-	if b.agent, err = media.NewLeg(b.agentConn, media.LegConfig{Media: agent, AllowAnySource: true}); err != nil {
+	if mt, ok := agentLeg.(MediaTransport); ok {
+		b.agent, err = media.NewTransportLeg(mt.Transport(), media.LegConfig{Media: agent})
+		if err == nil {
+			_ = b.agentConn.Close() // offered, never used
+			b.agentConn = nil
+		}
+	} else {
+		b.agent, err = media.NewLeg(b.agentConn, media.LegConfig{Media: agent, AllowAnySource: true})
+	}
+	if err != nil {
 		return fmt.Errorf("the agent's RTP leg: %w", err)
 	}
 	b.relay, err = media.Bridge(b.remote, b.agent, media.BridgeOptions{
@@ -115,6 +132,7 @@ func parseAccept(sess *media.Session, answer []byte) (media.Negotiated, error) {
 // and closed once. It belongs to the call's owner goroutine.
 type callEvent struct {
 	e     *Engine
+	c     *Call // whose snapshot shows the outcome; nil in tests of the event alone
 	id    int64
 	ended bool
 	as    comm.Outcome // once transferred: the outcome an answered call ends with
@@ -139,11 +157,15 @@ func (ev *callEvent) end(o comm.Outcome, status int, by HangupBy, quality json.R
 		o = ev.as
 	}
 	end := comm.EventEnd{At: ev.e.cfg.Now(), Outcome: o, SIPStatus: status, HangupBy: comm.HangupBy(by), Quality: quality}
+
 	// The call's context may be ending: the event must be written anyway.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := ev.e.deps.Events.EndEvent(ctx, ev.id, end); err != nil {
 		ev.e.log.Error("closing a call's event", "event", ev.id, "err", err)
+	}
+	if ev.c != nil { // after the write: a watcher may read the event at once
+		ev.c.update(func(s *Snapshot) { s.Outcome, s.SIPStatus = o, status })
 	}
 }
 

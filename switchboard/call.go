@@ -39,6 +39,9 @@ type Snapshot struct {
 	EventID     int64          `json:"event_id,omitempty"`
 	Started     time.Time      `json:"started"`
 	Answered    *time.Time     `json:"answered,omitempty"`
+	// Outcome and SIPStatus are set once the call's event is closed.
+	Outcome   comm.Outcome `json:"outcome,omitempty"`
+	SIPStatus int          `json:"sip_status,omitempty"`
 }
 
 // ID returns the call's id.
@@ -57,11 +60,16 @@ func (c *Call) Snapshot() Snapshot {
 	return c.snap
 }
 
-// update changes the snapshot under its lock.
+// update changes the snapshot under its lock, then tells the engine's
+// watcher (Deps.Watch).
 func (c *Call) update(f func(*Snapshot)) {
 	c.mu.Lock()
 	f(&c.snap)
+	s := c.snap
 	c.mu.Unlock()
+	if w := c.eng.deps.Watch; w != nil {
+		w(s)
+	}
 }
 
 // Do posts f to run on the call's owner goroutine, after everything posted

@@ -42,6 +42,14 @@ type Deps struct {
 	Events EventLog
 	Dialer Dialer // may implement OutsideDialer
 	Ports  *media.PortAllocator
+	// Watch, if set, gets each live call's snapshot every time it changes
+	// (state, answer, outcome; the last one has StateEnded). It runs on
+	// the call's owner goroutine and must not block.
+	Watch func(Snapshot)
+	// OnDTMF, if set, gets each RFC 4733 digit the remote party of an
+	// answered call sends (the caller, or the party called). It runs on
+	// the media goroutine and must not block.
+	OnDTMF func(call string, digit rune)
 }
 
 func (c *Config) defaults() {

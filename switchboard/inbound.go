@@ -76,6 +76,7 @@ func (e *Engine) Inbound(ctx context.Context, in Incoming, info InboundInfo) {
 	snap := Snapshot{Direction: comm.DirectionIn, UserID: agent.UserID, User: agent.Login, Extension: agent.Extension,
 		Number: start.FromNumber, EventID: eventID, State: StateRinging}
 	ic.c = e.newCall(ctx, snap)
+	ic.ev.c = ic.c
 	if err := e.launch(ic.c, ic); err != nil {
 		_ = in.Reject(503, "Service Unavailable")
 		ic.ev.end(comm.OutcomeFailed, 503, HangupSystem, nil)
@@ -106,7 +107,7 @@ type inbound struct {
 func (ic *inbound) start(contacts []Contact) {
 	e := ic.e
 	var err error
-	if ic.media, err = e.newBridge("caller"); err != nil {
+	if ic.media, err = e.newBridge(ic.c, "caller"); err != nil {
 		e.log.Error("inbound call", "err", err)
 		ic.fail(503, "Service Unavailable")
 		return
@@ -120,7 +121,7 @@ func (ic *inbound) start(contacts []Contact) {
 	}
 	reqs := make([]DialRequest, 0, len(contacts))
 	for _, ct := range contacts {
-		reqs = append(reqs, DialRequest{Contact: ct, FromUser: ic.info.FromNumber, FromName: ic.info.FromName, SDP: sdp})
+		reqs = append(reqs, DialRequest{Call: ic.c.id, Contact: ct, FromUser: ic.info.FromNumber, FromName: ic.info.FromName, SDP: sdp})
 	}
 	ic.devices = &ringGroup{
 		c:         ic.c,
@@ -147,10 +148,16 @@ func (ic *inbound) devicesFailed(status int, _ error) {
 	if ic.ev.ended {
 		return
 	}
-	if status == 486 || status == 600 {
+	switch status {
+	case 486, 600:
 		_ = ic.in.Reject(486, "Busy Here")
 		ic.ev.end(comm.OutcomeBusy, 486, HangupCallee, nil)
-	} else {
+	case 603:
+		// The agent declined (the widget's Reject, a phone's Decline): the
+		// caller hears busy.
+		_ = ic.in.Reject(486, "Busy Here")
+		ic.ev.end(comm.OutcomeRejected, 486, HangupAgent, nil)
+	default:
 		_ = ic.in.Reject(480, "Temporarily Unavailable")
 		ic.ev.end(comm.OutcomeMissed, 480, HangupSystem, nil)
 	}
@@ -179,7 +186,7 @@ func (ic *inbound) deviceAnswered(out Outgoing, answer []byte, sess *media.Sessi
 		ic.fail(488, "Not Acceptable Here")
 		return
 	}
-	if err := ic.media.join(callerMedia, deviceMedia, ic.e.cfg.MediaInactivity, func() { ic.c.Do(ic.mediaTimeout) }); err != nil {
+	if err := ic.media.join(callerMedia, deviceMedia, out, ic.e.cfg.MediaInactivity, func() { ic.c.Do(ic.mediaTimeout) }); err != nil {
 		ic.e.log.Error("inbound call", "err", err)
 		_ = out.Hangup(ctx)
 		ic.fail(500, "Server Internal Error")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"phoned/comm"
+	"phoned/media"
 )
 
 // Incoming is the caller's side of a call that reached phoned (a SIP
@@ -62,6 +63,14 @@ type Outgoing interface {
 	Gone() <-chan struct{}
 }
 
+// MediaTransport is implemented by an agent's leg whose media does not
+// come over plain RTP to the socket phoned offered (a browser's WebRTC
+// leg): the engine then relays the agent's side over Transport, with the
+// formats of the leg's SDP answer. It is asked once, after the answer.
+type MediaTransport interface {
+	Transport() media.Transport
+}
+
 // DTMFSender sends DTMF in the signalling, for a party whose media has
 // no telephone-event: SendInfoDTMF sends digit (0-9, *, #, A-D) lasting d
 // as one SIP INFO (application/dtmf-relay) within the answered call and
@@ -96,6 +105,7 @@ type Contact struct {
 
 // DialRequest asks a Dialer to place a call.
 type DialRequest struct {
+	Call     string  // the live call this request is part of (Call.ID)
 	Contact  Contact // the device to ring (or, for a number, empty with Number set)
 	Number   string  // an outside number in E.164, for calls through the PBX
 	CallID   string  // the SIP Call-ID to use (empty: a new one)

@@ -30,6 +30,10 @@ type OutboundRequest struct {
 	// FromName is shown on the agent's phone while it rings (the
 	// partner's name). The caller checks it for header injection.
 	FromName string
+	// Devices, if set, are the agent's side instead of the extension's
+	// registered phones: the browser that clicked (its Dialer answers at
+	// once).
+	Devices []Contact
 }
 
 // OutsideDialer is implemented by a Dialer that may be able to call
@@ -44,6 +48,7 @@ var extensionPattern = regexp.MustCompile(`^[0-9]{2,10}$`)
 
 // dialTarget is whom an outbound call reaches once the agent answered.
 type dialTarget struct {
+	agent     Agent     // the other agent, for an extension
 	extension string    // another agent's extension, with
 	contacts  []Contact // its registered devices; or
 	number    string    // an outside number in E.164
@@ -78,7 +83,7 @@ func (e *Engine) resolveTarget(ctx context.Context, a Agent, target string) (dia
 			if len(contacts) == 0 {
 				return dialTarget{}, fmt.Errorf("%w: extension %s (%s) has no phone registered", ErrNoDevice, t, other.Login)
 			}
-			return dialTarget{extension: t, contacts: contacts}, nil
+			return dialTarget{agent: other, extension: t, contacts: contacts}, nil
 		case !errors.Is(err, ErrNoAgent):
 			return dialTarget{}, fmt.Errorf("looking up extension %s: %w", t, err)
 		}
@@ -121,9 +126,12 @@ func (e *Engine) Outbound(ctx context.Context, req OutboundRequest) (Snapshot, e
 	if err != nil {
 		return Snapshot{}, err
 	}
-	devices, err := e.deps.Agents.Contacts(ctx, a.Extension)
-	if err != nil {
-		return Snapshot{}, fmt.Errorf("reading the registrations of extension %s: %w", a.Extension, err)
+	devices := req.Devices
+	if len(devices) == 0 {
+		devices, err = e.deps.Agents.Contacts(ctx, a.Extension)
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("reading the registrations of extension %s: %w", a.Extension, err)
+		}
 	}
 	if len(devices) == 0 {
 		return Snapshot{}, fmt.Errorf("%w: your extension %s has no phone registered; register a SIP phone to it first", ErrNoDevice, a.Extension)
@@ -147,6 +155,7 @@ func (e *Engine) Outbound(ctx context.Context, req OutboundRequest) (Snapshot, e
 		snap.PartnerName = req.FromName
 	}
 	oc.c = e.newCall(ctx, snap)
+	oc.ev.c = oc.c
 	if err := e.launch(oc.c, oc); err != nil {
 		oc.ev.end(comm.OutcomeFailed, 0, HangupSystem, nil)
 		return Snapshot{}, err
@@ -186,7 +195,7 @@ var agentCodecs = []media.Codec{media.PCMU, media.PCMA, media.TelephoneEvent}
 func (oc *outbound) start(devices []Contact) {
 	e := oc.e
 	var err error
-	if oc.media, err = e.newBridge("callee"); err != nil {
+	if oc.media, err = e.newBridge(oc.c, "callee"); err != nil {
 		e.log.Error("outbound call", "err", err)
 		oc.fail(0, "no RTP port")
 		return
@@ -201,7 +210,7 @@ func (oc *outbound) start(devices []Contact) {
 	reqs := make([]DialRequest, 0, len(devices))
 	for _, ct := range devices {
 		// The agent's phone shows whom it is about to call.
-		reqs = append(reqs, DialRequest{Contact: ct, FromUser: oc.target.dialString(), FromName: oc.fromName, SDP: sdp})
+		reqs = append(reqs, DialRequest{Call: oc.c.id, Contact: ct, FromUser: oc.target.dialString(), FromName: oc.fromName, SDP: sdp})
 	}
 	oc.devices = &ringGroup{
 		c:        oc.c,
@@ -267,10 +276,10 @@ func (oc *outbound) agentAnswered(out Outgoing, answer []byte, sess *media.Sessi
 	}
 	var reqs []DialRequest
 	if oc.target.number != "" {
-		reqs = []DialRequest{{Number: oc.target.number, CallID: oc.callID, FromUser: oc.agent.Extension, FromName: oc.agent.Name, SDP: sdp}}
+		reqs = []DialRequest{{Call: oc.c.id, Number: oc.target.number, CallID: oc.callID, FromUser: oc.agent.Extension, FromName: oc.agent.Name, SDP: sdp}}
 	} else {
 		for i, ct := range oc.target.contacts {
-			r := DialRequest{Contact: ct, FromUser: oc.agent.Extension, FromName: oc.agent.Name, SDP: sdp}
+			r := DialRequest{Call: oc.c.id, Contact: ct, FromUser: oc.agent.Extension, FromName: oc.agent.Name, SDP: sdp}
 			if i == 0 {
 				r.CallID = oc.callID // the event's; the other devices' INVITEs get their own
 			}
@@ -322,7 +331,7 @@ func (oc *outbound) calleeAnswered(out Outgoing, answer []byte, sess *media.Sess
 	oc.calleeOut = out
 	m, err := parseAccept(sess, answer)
 	if err == nil {
-		err = oc.media.join(m, oc.agentMedia, e.cfg.MediaInactivity, func() { oc.c.Do(oc.mediaTimeout) })
+		err = oc.media.join(m, oc.agentMedia, oc.agentOut, e.cfg.MediaInactivity, func() { oc.c.Do(oc.mediaTimeout) })
 	}
 	if err != nil {
 		e.log.Warn("outbound call: bridging the target", "call", oc.c.id, "err", err)

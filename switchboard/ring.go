@@ -105,8 +105,19 @@ func (g *ringGroup) failed(f *fork, err error) {
 	case g.err == nil:
 		g.err = err
 	}
-	if g.won || g.stopped || g.failures < len(g.forks) {
+	// A 6xx is a global failure (RFC 3261 16.7): the callee declined
+	// everywhere, so the other destinations stop ringing.
+	global := se != nil && se.Status >= 600
+	if g.won || g.stopped || (g.failures < len(g.forks) && !global) {
 		return
+	}
+	if global {
+		g.status = se.Status
+		for _, other := range g.forks {
+			if !other.done {
+				other.cancel()
+			}
+		}
 	}
 	g.stopped = true
 	g.onFail(g.status, g.err)

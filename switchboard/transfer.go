@@ -36,7 +36,8 @@ func (e *Engine) transferTarget(ctx context.Context, own string, req TransferReq
 		if req.Extension == own {
 			return dialTarget{}, fmt.Errorf("%w: %s is the call's own extension", ErrBadNumber, req.Extension)
 		}
-		if _, err := e.deps.Agents.AgentByExtension(ctx, req.Extension); err != nil {
+		other, err := e.deps.Agents.AgentByExtension(ctx, req.Extension)
+		if err != nil {
 			if errors.Is(err, ErrNoAgent) {
 				return dialTarget{}, fmt.Errorf("%w: no agent has extension %s", ErrBadNumber, req.Extension)
 			}
@@ -49,7 +50,7 @@ func (e *Engine) transferTarget(ctx context.Context, own string, req TransferReq
 		if len(contacts) == 0 {
 			return dialTarget{}, fmt.Errorf("%w: extension %s has no phone registered", ErrNoDevice, req.Extension)
 		}
-		return dialTarget{extension: req.Extension, contacts: contacts}, nil
+		return dialTarget{agent: other, extension: req.Extension, contacts: contacts}, nil
 	case req.Number != "":
 		number, err := e.cfg.DialPlan.Check(req.Number)
 		if err != nil {
@@ -221,10 +222,10 @@ func (e *Engine) callTarget(c *Call, p *remoteParty) {
 	snap := c.Snapshot()
 	var reqs []DialRequest
 	if tr.target.number != "" {
-		reqs = []DialRequest{{Number: tr.target.number, FromUser: snap.Extension, SDP: sdp}}
+		reqs = []DialRequest{{Call: c.id, Number: tr.target.number, FromUser: snap.Extension, SDP: sdp}}
 	} else {
 		for _, ct := range tr.target.contacts {
-			reqs = append(reqs, DialRequest{Contact: ct, FromUser: snap.Extension, SDP: sdp})
+			reqs = append(reqs, DialRequest{Call: c.id, Contact: ct, FromUser: snap.Extension, SDP: sdp})
 		}
 	}
 	tr.ring = &ringGroup{
@@ -259,7 +260,7 @@ func (e *Engine) targetAnswered(c *Call, p *remoteParty, out Outgoing, answer []
 	}
 	n, err := parseAccept(tr.sess, answer)
 	if err == nil {
-		err = p.media.rejoin(tr.conn, n)
+		err = p.media.rejoin(tr.conn, out, n)
 	}
 	if err != nil {
 		e.log.Warn("transfer: bridging the target", "call", c.id, "err", err)
@@ -273,17 +274,34 @@ func (e *Engine) targetAnswered(c *Call, p *remoteParty, out Outgoing, answer []
 	p.transfer = nil
 	e.transferred(c, tr.target)
 	c.ctl.swapAgent(out)
-	c.update(func(s *Snapshot) { s.State = StateAnswered })
+	c.update(func(s *Snapshot) {
+		s.State = StateAnswered
+		if a := tr.target.agent; a.UserID != 0 {
+			// The call is the target agent's now: theirs to hold, transfer and hang up.
+			s.UserID, s.User, s.Extension = a.UserID, a.Login, a.Extension
+		}
+	})
 	e.log.Info("transfer: phoned bridged the target", "call", c.id, "to", tr.target.dialString())
 }
 
 // rejoin replaces the agent's leg of the bridge with a new one on conn
 // (the transfer target's) and relays the remote leg to it. On failure
 // conn is closed and the old relay, if it was closed, is not restored.
-func (b *bridge) rejoin(conn *media.RTPConn, n media.Negotiated) error {
-	leg, err := media.NewLeg(conn, media.LegConfig{Media: n, AllowAnySource: true})
-	if err != nil {
+func (b *bridge) rejoin(conn *media.RTPConn, out Outgoing, n media.Negotiated) error {
+	var leg *media.Leg
+	var err error
+	if mt, ok := out.(MediaTransport); ok {
+		// The target took the call in a browser: conn was offered, never used.
 		_ = conn.Close()
+		conn = nil
+		leg, err = media.NewTransportLeg(mt.Transport(), media.LegConfig{Media: n})
+	} else {
+		leg, err = media.NewLeg(conn, media.LegConfig{Media: n, AllowAnySource: true})
+	}
+	if err != nil {
+		if conn != nil {
+			_ = conn.Close()
+		}
 		return fmt.Errorf("the target's RTP leg: %w", err)
 	}
 	if leg.Media().Audio.Codec != b.remote.Media().Audio.Codec {
