@@ -38,6 +38,10 @@ type serveConfig struct {
 	RTPPorts    media.PortRange // UDP ports for RTP
 	MediaIP     netip.Addr      // the address phoned's RTP binds and its SDP shows
 
+	WebRTCPorts media.PortRange // UDP ports of the browsers' WebRTC media
+	WebRTCNATIP string          // the public address announced to browsers behind a 1:1 NAT (empty: none)
+	WebRTCGrace time.Duration   // how long a call whose page went away waits for it to come back
+
 	DialPlan    *switchboard.DialPlan // the outside numbers click-to-dial may call (--dial-allow)
 	PBX         string                // the PBX or trunk, sip:host[:port] (empty: none; only extensions are dialled)
 	PBXUser     string                // the account that answers the PBX's digest challenges
@@ -66,6 +70,9 @@ var serveOptions = []option{
 	{"ring-timeout", "PHONED_RING_TIMEOUT", "30s", "how long an incoming call rings before it is missed"},
 	{"rtp-ports", "PHONED_RTP_PORTS", "20000-29999", "UDP port range for RTP (even ports)"},
 	{"media-ip", "PHONED_MEDIA_IP", "", "IP address of phoned's RTP sockets and SDP (default: the --sip address, or 127.0.0.1 when it is unspecified)"},
+	{"webrtc-ports", "PHONED_WEBRTC_PORTS", "40000-49999", "UDP port range for the browsers' WebRTC audio"},
+	{"webrtc-nat-ip", "PHONED_WEBRTC_NAT_IP", "", "public IP address to announce to browsers when phoned is behind a 1:1 NAT (default: none)"},
+	{"webrtc-grace", "PHONED_WEBRTC_GRACE", "30s", "how long a call whose browser page went away (reload, lost connection) waits for it to come back before hanging up"},
 	{"dial-allow", "PHONED_DIAL_ALLOW", "", "comma-separated E.164 prefixes that click-to-dial may call, e.g. +32,+33 (default: the country code of --region)"},
 	{"pbx", "PHONED_PBX", "", "the PBX or SIP trunk that carries calls to outside numbers: sip:host[:port][;transport=tcp] (default: none, only extensions are dialled)"},
 	{"pbx-user", "PHONED_PBX_USER", "", "the account phoned answers the PBX's digest challenges with"},
@@ -168,6 +175,19 @@ func parseServe(args []string, lookupEnv func(string) (string, bool), stderr io.
 	}
 	if cfg.MediaIP, err = mediaIP(*vals["media-ip"], cfg.SIP); err != nil {
 		return cfg, fmt.Errorf("%s: %w", name("media-ip"), err)
+	}
+	if cfg.WebRTCPorts, err = parseWebRTCPorts(*vals["webrtc-ports"]); err != nil {
+		return cfg, fmt.Errorf("%s: %w", name("webrtc-ports"), err)
+	}
+	if s := strings.TrimSpace(*vals["webrtc-nat-ip"]); s != "" {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() {
+			return cfg, fmt.Errorf("%s: %q is not a unicast, non-loopback IP address", name("webrtc-nat-ip"), s)
+		}
+		cfg.WebRTCNATIP = a.String()
+	}
+	if cfg.WebRTCGrace, err = time.ParseDuration(strings.TrimSpace(*vals["webrtc-grace"])); err != nil || cfg.WebRTCGrace < time.Second || cfg.WebRTCGrace > 10*time.Minute {
+		return cfg, fmt.Errorf("%s: %q is not a duration from 1s to 10m (e.g. 30s)", name("webrtc-grace"), *vals["webrtc-grace"])
 	}
 	if cfg.DialPlan, err = switchboard.ParseDialAllow(cfg.Region, *vals["dial-allow"]); err != nil {
 		return cfg, fmt.Errorf("%s: %w", name("dial-allow"), err)
@@ -287,6 +307,18 @@ func parsePortRange(s string) (media.PortRange, error) {
 		return media.PortRange{}, err
 	}
 	return r, nil
+}
+
+// parseWebRTCPorts reads MIN-MAX: any ports (ICE needs no pairs), at
+// least 10 of them.
+func parseWebRTCPorts(s string) (media.PortRange, error) {
+	lo, hi, ok := strings.Cut(strings.TrimSpace(s), "-")
+	a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	b, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	if !ok || err1 != nil || err2 != nil || a < 1024 || b < a+9 {
+		return media.PortRange{}, fmt.Errorf("%q is not a port range MIN-MAX of at least 10 ports above 1023", s)
+	}
+	return media.PortRange{Min: uint16(a), Max: uint16(b)}, nil
 }
 
 // mediaIP is the RTP address: the one given, or the SIP listener's.

@@ -16,6 +16,7 @@ import (
 
 	"phoned/api"
 	"phoned/auth"
+	"phoned/crm"
 	"phoned/demo"
 	"phoned/media"
 	"phoned/sip"
@@ -104,10 +105,19 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("--rtp-ports: %w", err)
 	}
+	// The browser phone: the widget's signalling and WebRTC legs, one more
+	// kind of device of the agents' extensions.
+	phone, err := webphone.New(webphone.Config{Grace: cfg.WebRTCGrace, PortMin: cfg.WebRTCPorts.Min, PortMax: cfg.WebRTCPorts.Max, IP: cfg.MediaIP, NAT1To1IP: cfg.WebRTCNATIP},
+		webphone.Deps{Log: log, Sessions: srv, Outbound: outboundFor(srv), FindPartner: findPartner(st, cfg.Region), QueueVersion: st.CallsVersion})
+	if err != nil {
+		return fmt.Errorf("webrtc: %w", err)
+	}
+	srv.Handle("GET /ws", phone)
 	engine := switchboard.New(switchboard.Config{RingTimeout: cfg.RingTimeout, MediaIP: cfg.MediaIP, Region: cfg.Region, DialPlan: cfg.DialPlan},
-		switchboard.Deps{Log: log, Agents: calls, Events: st, Dialer: calls, Ports: ports})
+		switchboard.Deps{Log: log, Agents: phone.Agents(calls), Events: st, Dialer: phone.Dialer(calls), Ports: ports, Watch: phone.Watch, OnDTMF: phone.OnDTMF})
 	calls.Attach(sipSrv, engine)
 	srv.SetCalls(engine)
+	phone.SetEngine(engine)
 	var pbxReg *sip.PBXRegistrar
 	if cfg.PBX != "" && cfg.PBXRegister {
 		accounts, err := pbxAccounts(ctx, st, cfg, log)
@@ -132,6 +142,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		defer sipUsers.Done()
 		return engine.Serve(gctx, 0)
 	})
+	g.Go(func() error { return phone.Serve(gctx) })
 	if pbxReg != nil {
 		sipUsers.Add(1)
 		g.Go(func() error {
@@ -277,4 +288,27 @@ func printDemoLogins(w io.Writer, url string) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", l.Login, l.Password, l.Role, ext, sip)
 	}
 	tw.Flush()
+}
+
+// outboundFor lets the browser phone check dial requests by the API's
+// rules.
+func outboundFor(srv *api.Server) func(context.Context, auth.Principal, webphone.DialTarget) (switchboard.OutboundRequest, error) {
+	return func(ctx context.Context, p auth.Principal, t webphone.DialTarget) (switchboard.OutboundRequest, error) {
+		return srv.OutboundFor(ctx, p, api.DialTarget{CallID: t.CallID, PartnerID: t.PartnerID, Number: t.Number})
+	}
+}
+
+// findPartner finds the partner with a number, whatever its form.
+func findPartner(st *store.Store, region string) func(context.Context, string) (*crm.Partner, error) {
+	return func(ctx context.Context, number string) (*crm.Partner, error) {
+		forms := crm.LookupForms(number, region)
+		if len(forms) == 0 {
+			return nil, nil
+		}
+		ps, err := st.Partners(ctx, store.PartnerFilter{E164: forms, Limit: 1})
+		if err != nil || len(ps) == 0 {
+			return nil, err
+		}
+		return &ps[0], nil
+	}
 }

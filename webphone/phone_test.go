@@ -1,0 +1,218 @@
+package webphone
+
+import (
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"phoned/comm"
+)
+
+func TestSignallingRefusesStrangers(t *testing.T) {
+	r := newRig(t, Config{})
+	for name, c := range map[string]struct {
+		login, origin string
+		status        int
+	}{
+		"no session":     {"", "", http.StatusUnauthorized},
+		"unknown user":   {"mallory", "", http.StatusUnauthorized},
+		"foreign origin": {"alice", "http://evil.example", http.StatusForbidden},
+		"no origin":      {"alice", "-", http.StatusForbidden},
+		"bad origin":     {"alice", "file:///x", http.StatusForbidden},
+	} {
+		t.Run(name, func(t *testing.T) {
+			origin := []string{}
+			switch c.origin {
+			case "":
+			case "-":
+				origin = []string{""}
+			default:
+				origin = []string{c.origin}
+			}
+			ws, resp, err := r.dial(c.login, origin...)
+			if err == nil {
+				ws.Close()
+				t.Fatal("the upgrade succeeded")
+			}
+			if resp == nil || resp.StatusCode != c.status {
+				t.Fatalf("got %v, want %d", resp, c.status)
+			}
+		})
+	}
+}
+
+func TestBadMessagesGetErrorsAndKeepTheConnection(t *testing.T) {
+	r := newRig(t, Config{})
+	pg := r.open("alice")
+	for _, bad := range []string{
+		`{"type":"dial"}`,
+		`{"type":"dial","leg":"x y","sdp":"v=0"}`,
+		`{"type":"nope"}`,
+		`{"type":"hangup","call":"unknown"}`,
+		`{"type":"answer","call":"c1","leg":"l1","sdp":"not sdp"}`,
+		`{"type":"ice","leg":"l1","candidate":{"candidate":"garbage"},"extra":1}`,
+		`[1,2]`,
+		`{"type":"dial","leg":"l1","number":"+3222000000","sdp":"v=0\r\n"}`,
+	} {
+		pg.wmu.Lock()
+		err := pg.ws.WriteMessage(1, []byte(bad))
+		pg.wmu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := pg.expect("error", 5*time.Second)
+		if m["code"] == "" || m["error"] == "" {
+			t.Fatalf("%s: error without code or words: %v", bad, m)
+		}
+	}
+	// Still usable.
+	pg.send(map[string]any{"type": "focus", "visible": true})
+	pg.send(map[string]any{"type": "hangup", "call": "zzz"})
+	pg.expect("error", 5*time.Second)
+}
+
+// A call dialled from the page: phoned answers the page's offer, calls the
+// number, and relays audio both ways; the page hangs up.
+func TestDialFromThePageRelaysAudioBothWays(t *testing.T) {
+	r := newRig(t, Config{})
+	pg := r.open("alice")
+	sdp, track := pg.offer("leg1")
+	pg.send(map[string]any{"type": "dial", "req": "r1", "leg": "leg1", "sdp": sdp, "number": "+32 2 555 01 02"})
+	ans := pg.expect("sdp", 5*time.Second)
+	if ans["req"] != "r1" || ans["leg"] != "leg1" || ans["call"] == "" {
+		t.Fatalf("sdp message %v", ans)
+	}
+	pg.setAnswer(ans["sdp"].(string))
+	call := ans["call"].(string)
+	pg.waitConnected(10 * time.Second)
+	c := pg.expectCall("answered", 10*time.Second)
+	if c["browser"] != true || c["attached"] != true || c["number"] != "+3225550102" {
+		t.Fatalf("answered snapshot %v", c)
+	}
+	sendAudio(t, track, 50, 1, 0)
+	echo := r.sip.last()
+	waitFor(t, 5*time.Second, "audio at the SIP side", func() bool { return echo.packets.Load() >= 45 })
+	waitFor(t, 5*time.Second, "audio back in the page", func() bool { return pg.received.Load() >= 45 })
+	if pts := echo.payloadTypes(); pts[0] < 45 {
+		t.Fatalf("SIP side payload types %v, want PCMU (0)", pts)
+	}
+
+	pg.send(map[string]any{"type": "hangup", "call": call})
+	ended := pg.expectCall("ended", 5*time.Second)
+	if ended["outcome"] != string(comm.OutcomeAnswered) {
+		t.Fatalf("ended snapshot %v", ended)
+	}
+	waitFor(t, 5*time.Second, "the SIP side hung up", echo.hungUp.Load)
+	e, ok := r.events.end(int64(ended["event_id"].(float64)))
+	if !ok || e.HangupBy != comm.HangupBy("agent") || e.Outcome != comm.OutcomeAnswered {
+		t.Fatalf("event end %+v %v", e, ok)
+	}
+}
+
+// A page reload mid-call: the call stays up, the new page reattaches with
+// a new PeerConnection and audio flows again.
+func TestReloadKeepsTheCallAndReattaches(t *testing.T) {
+	r := newRig(t, Config{Grace: 10 * time.Second})
+	pg := r.open("alice")
+	sdp, track := pg.offer("legA")
+	pg.send(map[string]any{"type": "dial", "leg": "legA", "sdp": sdp, "number": "+3225550103"})
+	ans := pg.expect("sdp", 5*time.Second)
+	pg.setAnswer(ans["sdp"].(string))
+	call := ans["call"].(string)
+	pg.waitConnected(10 * time.Second)
+	pg.expectCall("answered", 10*time.Second)
+	sendAudio(t, track, 10, 1, 0)
+	echo := r.sip.last()
+	waitFor(t, 5*time.Second, "first audio", func() bool { return echo.packets.Load() >= 8 })
+
+	pg.close() // the reload
+	time.Sleep(300 * time.Millisecond)
+	if _, live := r.engine.LiveCall(call); !live {
+		t.Fatal("the call ended with the page")
+	}
+	pg3b := r.open("alice")
+	calls := pg3b.hello["calls"].([]any)
+	if len(calls) != 1 || calls[0].(map[string]any)["browser"] != true || calls[0].(map[string]any)["attached"] != false {
+		t.Fatalf("hello calls %v", calls)
+	}
+	sdp2, track2 := pg3b.offer("legB")
+	pg3b.send(map[string]any{"type": "reattach", "call": call, "leg": "legB", "sdp": sdp2})
+	ans2 := pg3b.expect("sdp", 5*time.Second)
+	pg3b.setAnswer(ans2["sdp"].(string))
+	pg3b.waitConnected(10 * time.Second)
+	before := echo.packets.Load()
+	sendAudio(t, track2, 20, 500, 0)
+	waitFor(t, 5*time.Second, "audio after the reattach", func() bool { return echo.packets.Load() >= before+15 })
+	waitFor(t, 5*time.Second, "audio back in the new page", func() bool { return pg3b.received.Load() >= 15 })
+	if _, live := r.engine.LiveCall(call); !live {
+		t.Fatal("the call ended")
+	}
+}
+
+// A page that goes away and never comes back: the call is hung up after
+// the grace.
+func TestGraceOverHangsUp(t *testing.T) {
+	r := newRig(t, Config{Grace: time.Second})
+	pg := r.open("alice")
+	sdp, _ := pg.offer("legA")
+	pg.send(map[string]any{"type": "dial", "leg": "legA", "sdp": sdp, "number": "+3225550104"})
+	ans := pg.expect("sdp", 5*time.Second)
+	pg.setAnswer(ans["sdp"].(string))
+	call := ans["call"].(string)
+	pg.waitConnected(10 * time.Second)
+	pg.expectCall("answered", 10*time.Second)
+	pg.close()
+	echo := r.sip.last()
+	waitFor(t, 10*time.Second, "the hang-up after the grace", func() bool { _, live := r.engine.LiveCall(call); return !live })
+	if !echo.hungUp.Load() {
+		t.Fatal("the SIP side was not hung up")
+	}
+}
+
+// DTMF both ways keeps its meaning across the two numberings: the
+// browser's telephone-event (126, as Chrome numbers it) reaches SIP as the
+// engine's (101), and a SIP party's digit reaches the page as 126 and as
+// a dtmf message.
+func TestTelephoneEventsAreRenumbered(t *testing.T) {
+	r := newRig(t, Config{})
+	pg := r.open("alice")
+	sdp, track := pg.offer("leg1")
+	pg.send(map[string]any{"type": "dial", "leg": "leg1", "sdp": sdp, "number": "+3225550105"})
+	ans := pg.expect("sdp", 5*time.Second)
+	pg.setAnswer(ans["sdp"].(string))
+	pg.waitConnected(10 * time.Second)
+	pg.expectCall("answered", 10*time.Second)
+	sendAudio(t, track, 5, 1, 0)
+	echo := r.sip.last()
+	waitFor(t, 5*time.Second, "audio at the SIP side", func() bool { return echo.packets.Load() >= 3 })
+
+	// From the SIP side: digit 5, start and three ends (RFC 4733).
+	for i, end := range []bool{false, true, true, true} {
+		ev := []byte{5, 10, 0, 160}
+		if end {
+			ev[1] |= 0x80
+		}
+		pkt := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SequenceNumber: uint16(100 + i), Timestamp: 8000, SSRC: 0x99, Marker: i == 0}, Payload: ev})
+		b, err := pkt.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := echo.inject(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := pg.expect("dtmf", 5*time.Second)
+	if d["digit"] != "5" {
+		t.Fatalf("dtmf message %v", d)
+	}
+	waitFor(t, 5*time.Second, "the event in the page", func() bool {
+		v, ok := pg.recvPT.Load(uint8(126))
+		return ok && v.(*atomic.Int64).Load() > 0
+	})
+	if _, ok := pg.recvPT.Load(uint8(101)); ok {
+		t.Fatal("the page got the engine's payload type 101")
+	}
+}
