@@ -308,8 +308,8 @@ type page struct {
 	wmu      sync.Mutex // one writer at a time on ws
 	hello    map[string]any
 	backlog  []map[string]any // messages read while waiting for something else
-	received atomic.Int64 // RTP packets from phoned
-	recvPT   sync.Map     // payload type -> count
+	received atomic.Int64     // RTP packets from phoned
+	recvPT   sync.Map         // payload type -> count
 	onPacket func(*rtp.Packet)
 }
 
