@@ -1,0 +1,135 @@
+// A leg: one RTCPeerConnection with the microphone, offered by the page
+// and answered by phoned, its ICE candidates trickling both ways.
+import { h, newId } from "/static/util.js";
+
+// MicError is a microphone failure in words for the agent.
+export class MicError extends Error {}
+
+// getMic opens the microphone, with the failure in words.
+export async function getMic() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw new MicError("This page cannot use a microphone: open it over https:// (or on localhost)");
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (err) {
+    switch (err && err.name) {
+      case "NotFoundError":
+      case "OverconstrainedError":
+      case "DevicesNotFoundError":
+        throw new MicError("No microphone found");
+      case "NotAllowedError":
+      case "SecurityError":
+      case "PermissionDeniedError":
+        throw new MicError("Microphone access was refused: allow it in the browser to call");
+      case "NotReadableError":
+      case "AbortError":
+        throw new MicError("The microphone is busy or failed: close other apps using it and retry");
+    }
+    throw new MicError(`The microphone could not be opened: ${err && err.message ? err.message : err}`);
+  }
+}
+
+export class Leg {
+  // sendIce(leg, candidate|null) sends a trickled candidate; onState(state)
+  // follows the connection state.
+  constructor({ sendIce, onState }) {
+    this.id = newId("leg");
+    this.sendIce = sendIce;
+    this.onState = onState || (() => {});
+    this.pc = null;
+    this.stream = null;
+    this.audio = null;
+    this.signalled = false; // the offer has gone out: candidates may follow
+    this.localQueue = []; // our candidates found before that
+    this.answered = false; // phoned's answer is applied
+    this.remoteQueue = []; // phoned's candidates received before that
+    this.closed = false;
+  }
+
+  // start opens the mic and the connection and returns the offer's SDP.
+  async start() {
+    this.stream = await getMic();
+    if (this.closed) {
+      this.stopMic();
+      throw new MicError("The call ended");
+    }
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    this.pc = pc;
+    const track = this.stream.getAudioTracks()[0];
+    pc.addTransceiver(track, { direction: "sendrecv", streams: [this.stream] });
+    pc.addEventListener("icecandidate", (ev) => this.localCandidate(ev.candidate));
+    pc.addEventListener("track", (ev) => this.play(ev));
+    pc.addEventListener("connectionstatechange", () => this.onState(pc.connectionState));
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    return pc.localDescription.sdp;
+  }
+
+  // ready says the offer has been sent: queued candidates go out now.
+  ready() {
+    this.signalled = true;
+    for (const c of this.localQueue.splice(0)) this.sendIce(this.id, c);
+  }
+
+  localCandidate(c) {
+    if (c && !c.candidate) return; // an empty candidate: end of a generation, the null follows
+    const cand = c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null;
+    if (this.signalled) this.sendIce(this.id, cand);
+    else this.localQueue.push(cand);
+  }
+
+  // Remote audio plays in an <audio autoplay> element of its own.
+  play(ev) {
+    if (!this.audio) {
+      this.audio = h("audio", { autoplay: true });
+      document.getElementById("audio").append(this.audio);
+    }
+    const stream = ev.streams && ev.streams[0] ? ev.streams[0] : new MediaStream([ev.track]);
+    if (this.audio.srcObject !== stream) this.audio.srcObject = stream;
+    this.audio.play().catch(() => {}); // autoplay may wait for a click; the element retries
+  }
+
+  // setAnswer applies phoned's answer, then the candidates that came early.
+  async setAnswer(sdp) {
+    if (this.closed || !this.pc) return;
+    await this.pc.setRemoteDescription({ type: "answer", sdp });
+    this.answered = true;
+    for (const c of this.remoteQueue.splice(0)) await this.addIce(c);
+  }
+
+  // addIce adds one of phoned's candidates (null: the end of them).
+  async addIce(c) {
+    if (this.closed || !this.pc) return;
+    if (!this.answered) {
+      this.remoteQueue.push(c);
+      return;
+    }
+    try {
+      if (c && c.candidate) await this.pc.addIceCandidate(c);
+      else await this.pc.addIceCandidate();
+    } catch (err) {
+      console.warn("phoned: ICE candidate refused", err);
+    }
+  }
+
+  setMuted(muted) {
+    if (!this.stream) return;
+    for (const t of this.stream.getAudioTracks()) t.enabled = !muted;
+  }
+
+  stopMic() {
+    if (this.stream) for (const t of this.stream.getTracks()) t.stop();
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pc) this.pc.close();
+    this.stopMic();
+    if (this.audio) {
+      this.audio.srcObject = null;
+      this.audio.remove();
+    }
+  }
+}
