@@ -113,8 +113,17 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return fmt.Errorf("webrtc: %w", err)
 	}
 	srv.Handle("GET /ws", phone)
+	var sipDialer switchboard.Dialer = calls
+	if cfg.Demo && cfg.PBX == "" {
+		// No PBX: outside numbers reach a simulated party that answers and
+		// echoes, so the demo's queue can be worked on a laptop.
+		carrier := demo.NewCarrier(calls, cfg.MediaIP, log)
+		defer carrier.Close()
+		sipDialer = carrier
+		log.Info("demo: no --pbx: calls to outside numbers go to a simulated party that answers and echoes your voice")
+	}
 	engine := switchboard.New(switchboard.Config{RingTimeout: cfg.RingTimeout, MediaIP: cfg.MediaIP, Region: cfg.Region, DialPlan: cfg.DialPlan},
-		switchboard.Deps{Log: log, Agents: phone.Agents(calls), Events: st, Dialer: phone.Dialer(calls), Ports: ports, Watch: phone.Watch, OnDTMF: phone.OnDTMF})
+		switchboard.Deps{Log: log, Agents: phone.Agents(calls), Events: st, Dialer: phone.Dialer(sipDialer), Ports: ports, Watch: phone.Watch, OnDTMF: phone.OnDTMF})
 	calls.Attach(sipSrv, engine)
 	srv.SetCalls(engine)
 	phone.SetEngine(engine)
@@ -171,7 +180,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	url := "http://" + ln.Addr().String() + "/"
 	fmt.Fprintf(stdout, "phoned is running: web and API at %s (SIP address %s)\n", url, sipSrv.Addr())
 	if demoUsers {
-		printDemoLogins(stdout, url)
+		printDemoLogins(stdout, url, cfg.PBX == "")
 	}
 	log.Info("serving", "http", ln.Addr().String(), "sip", sipSrv.Addr().String(), "db", cfg.DB, "tz", cfg.TZ.String(), "region", cfg.Region,
 		"trusted", len(cfg.Trust), "dial_allow", cfg.DialPlan.String(), "pbx", cfg.PBX, "pbx_user", cfg.PBXUser)
@@ -276,8 +285,14 @@ func hasDemoUsers(ctx context.Context, st *store.Store) (bool, error) {
 	return true, nil
 }
 
-func printDemoLogins(w io.Writer, url string) {
+func printDemoLogins(w io.Writer, url string, carrier bool) {
 	fmt.Fprintf(w, "demo mode: open %s and log in as one of these (demo passwords: keep this on your own machine)\n", url)
+	defer func() {
+		fmt.Fprintln(w, "agents call from the browser (Next activities → Call); a softphone may register as 101 or 102 to call them")
+		if carrier {
+			fmt.Fprintln(w, "no --pbx: calls to partners reach a simulated party that answers after 2 s and echoes your voice")
+		}
+	}()
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  login\tpassword\trole\textension\tSIP password")
 	for _, l := range demo.Logins {
