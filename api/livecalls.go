@@ -31,6 +31,13 @@ type CallControl interface {
 	// Transfer sends the remote party of a live call to an extension or
 	// a number (blind transfer, or forward).
 	Transfer(ctx context.Context, id string, req switchboard.TransferRequest) error
+	// Consult holds the remote party and calls an extension or a number
+	// for the agent (the first half of an attended transfer).
+	Consult(ctx context.Context, id string, req switchboard.TransferRequest) error
+	// CompleteConsult transfers the remote party to the consulted party.
+	CompleteConsult(ctx context.Context, id string) error
+	// CancelConsult hangs up the consult call and resumes the remote party.
+	CancelConsult(ctx context.Context, id string) error
 }
 
 // SetCalls gives the server the call engine behind /api/dial and
@@ -190,43 +197,113 @@ func (s *Server) transferLiveCall(w http.ResponseWriter, r *http.Request, p auth
 	if err != nil {
 		return err
 	}
+	tr, field, err := transferBody(w, r)
+	if err != nil {
+		return err
+	}
+	if err := callActionError(cc.Transfer(r.Context(), snap.ID, tr), field); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// transferBody reads {"extension": "102"} or {"number": "+3222..."}; field
+// is the one given, for errors.
+func transferBody(w http.ResponseWriter, r *http.Request) (switchboard.TransferRequest, string, error) {
 	var req struct {
 		Extension *string `json:"extension"`
 		Number    *string `json:"number"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
 	var tr switchboard.TransferRequest
-	field := "extension"
+	if err := decode(w, r, &req); err != nil {
+		return tr, "", err
+	}
 	switch {
 	case req.Extension != nil && req.Number != nil:
-		return badRequest("extension", "give extension (a transfer) or number (a forward), not both")
+		return tr, "", badRequest("extension", "give extension (a transfer) or number (a forward), not both")
 	case req.Extension != nil:
 		tr.Extension = strings.TrimSpace(*req.Extension)
 		if tr.Extension == "" {
-			return badRequest("extension", "extension is empty")
+			return tr, "", badRequest("extension", "extension is empty")
 		}
+		return tr, "extension", nil
 	case req.Number != nil:
-		field = "number"
 		tr.Number = strings.TrimSpace(*req.Number)
 		if tr.Number == "" {
-			return badRequest("number", "number is empty")
+			return tr, "", badRequest("number", "number is empty")
 		}
-	default:
-		return badRequest("extension", "extension (a transfer) or number (a forward) is required")
+		return tr, "number", nil
 	}
-	switch err := cc.Transfer(r.Context(), snap.ID, tr); {
+	return tr, "", badRequest("extension", "extension (a transfer) or number (a forward) is required")
+}
+
+// callActionError turns the engine's refusals of a transfer or consult
+// into client errors with words.
+func callActionError(err error, field string) error {
+	var se *switchboard.StatusError
+	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, switchboard.ErrNoCall):
 		return notFound("live call")
 	case errors.Is(err, switchboard.ErrBadNumber), errors.Is(err, switchboard.ErrNotAllowed):
 		return &Error{Status: http.StatusBadRequest, Field: field, Message: err.Error(), Err: err}
 	case errors.Is(err, switchboard.ErrNotAnswered), errors.Is(err, switchboard.ErrHeld), errors.Is(err, switchboard.ErrTransferring),
-		errors.Is(err, switchboard.ErrNoDevice), errors.Is(err, switchboard.ErrNoRoute):
+		errors.Is(err, switchboard.ErrNoDevice), errors.Is(err, switchboard.ErrNoRoute), errors.Is(err, switchboard.ErrConsulting),
+		errors.Is(err, switchboard.ErrNoConsult), errors.Is(err, switchboard.ErrConsultRinging):
 		return &Error{Status: http.StatusConflict, Message: err.Error(), Err: err}
-	case err != nil:
+	case errors.As(err, &se):
+		return &Error{Status: http.StatusBadGateway, Message: "the other party refused: " + se.Error(), Err: err}
+	}
+	return err
+}
+
+// consultLiveCall answers POST /api/live-calls/{id}/consult with
+// {"extension"} or {"number"}: the remote party goes on hold and phoned
+// calls the target for the agent (attended transfer, first half). 202
+// once the target rings; the live call shows the consult.
+func (s *Server) consultLiveCall(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	cc, snap, err := s.ownLiveCall(r, p)
+	if err != nil {
+		return err
+	}
+	tr, field, err := transferBody(w, r)
+	if err != nil {
+		return err
+	}
+	if err := callActionError(cc.Consult(r.Context(), snap.ID, tr), field); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// completeConsult answers POST /api/live-calls/{id}/consult/transfer:
+// the remote party goes to the consulted party (a REFER with Replaces; if
+// refused, phoned bridges the two). 202 once under way.
+func (s *Server) completeConsult(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	cc, snap, err := s.ownLiveCall(r, p)
+	if err != nil {
+		return err
+	}
+	if err := callActionError(cc.CompleteConsult(r.Context(), snap.ID), ""); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// cancelConsult answers POST /api/live-calls/{id}/consult/cancel: the
+// consult call is hung up and the remote party taken off hold. 204.
+func (s *Server) cancelConsult(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	cc, snap, err := s.ownLiveCall(r, p)
+	if err != nil {
+		return err
+	}
+	if err := callActionError(cc.CancelConsult(r.Context(), snap.ID), ""); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

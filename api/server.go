@@ -113,6 +113,9 @@ func (s *Server) routes() {
 	s.handle("POST /api/live-calls/{id}/hold", auth.RoleAgent, s.holdLiveCall)
 	s.handle("POST /api/live-calls/{id}/resume", auth.RoleAgent, s.resumeLiveCall)
 	s.handle("POST /api/live-calls/{id}/transfer", auth.RoleAgent, s.transferLiveCall)
+	s.handle("POST /api/live-calls/{id}/consult", auth.RoleAgent, s.consultLiveCall)
+	s.handle("POST /api/live-calls/{id}/consult/transfer", auth.RoleAgent, s.completeConsult)
+	s.handle("POST /api/live-calls/{id}/consult/cancel", auth.RoleAgent, s.cancelConsult)
 }
 
 // Handle mounts another handler (the widget, signalling) on the server's

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,15 +44,25 @@ func (c *Calls) referURI(to switchboard.ReferTarget) (gosip.Uri, error) {
 // *switchboard.StatusError for a refused REFER or a failed transfer. A
 // 202 alone is no success.
 func (c *Calls) refer(ctx context.Context, d dialogRequester, id string, target gosip.Uri, dest string, to switchboard.ReferTarget) error {
-	referTo, err := c.referURI(to)
-	if err != nil {
-		return err
+	var referTo string
+	if to.Replaces != nil {
+		u, err := withReplaces(*to.Replaces)
+		if err != nil {
+			return err
+		}
+		referTo = u
+	} else {
+		u, err := c.referURI(to)
+		if err != nil {
+			return err
+		}
+		referTo = u.String()
 	}
 	progress := make(chan int, 8)
 	c.notifies.Store(id, progress)
 	defer c.notifies.Delete(id)
 	req := gosip.NewRequest(gosip.REFER, target)
-	req.AppendHeader(gosip.NewHeader("Refer-To", "<"+referTo.String()+">"))
+	req.AppendHeader(gosip.NewHeader("Refer-To", "<"+referTo+">"))
 	if dest != "" {
 		req.SetDestination(dest)
 	}
@@ -116,4 +127,42 @@ func (l *incoming) Refer(ctx context.Context, to switchboard.ReferTarget) error 
 // Refer asks the callee to call the target instead (blind transfer).
 func (o *outgoing) Refer(ctx context.Context, to switchboard.ReferTarget) error {
 	return o.calls.refer(ctx, o.dcs, o.dcs.ID, o.remoteTarget(), o.dest, to)
+}
+
+// Replaces implements switchboard.Replaceable: the dialog with the party
+// phoned called, for an attended transfer's REFER with Replaces.
+func (o *outgoing) Replaces() (switchboard.Replaces, bool) {
+	req, res := o.dcs.InviteRequest, o.dcs.InviteResponse
+	if req == nil || res == nil || !res.IsSuccess() {
+		return switchboard.Replaces{}, false
+	}
+	cid, from, to := req.CallID(), req.From(), res.To()
+	if cid == nil || from == nil || to == nil {
+		return switchboard.Replaces{}, false
+	}
+	local, _ := from.Params.Get("tag")
+	remote, _ := to.Params.Get("tag")
+	if local == "" || remote == "" {
+		return switchboard.Replaces{}, false
+	}
+	target := o.remoteTarget()
+	return switchboard.Replaces{URI: target.String(), CallID: string(*cid), LocalTag: local, RemoteTag: remote}, true
+}
+
+// withReplaces is the Refer-To URI of an attended transfer: the target
+// dialog's URI with a Replaces header (RFC 3891) naming it from the
+// target's side (its tag is the to-tag), escaped as a URI header.
+func withReplaces(r switchboard.Replaces) (string, error) {
+	var u gosip.Uri
+	if err := gosip.ParseUri(r.URI, &u); err != nil {
+		return "", fmt.Errorf("the consulted party's URI %q: %w", r.URI, err)
+	}
+	for _, v := range []string{r.CallID, r.LocalTag, r.RemoteTag} {
+		if err := CheckDisplayName(v); err != nil || strings.ContainsAny(v, "<> ") {
+			return "", fmt.Errorf("the consult dialog's id %q cannot go into a Refer-To", v)
+		}
+	}
+	u.Headers = nil
+	value := r.CallID + ";to-tag=" + r.RemoteTag + ";from-tag=" + r.LocalTag
+	return u.String() + "?Replaces=" + url.QueryEscape(value), nil
 }

@@ -42,6 +42,8 @@ type Snapshot struct {
 	// Outcome and SIPStatus are set once the call's event is closed.
 	Outcome   comm.Outcome `json:"outcome,omitempty"`
 	SIPStatus int          `json:"sip_status,omitempty"`
+	// Consult is the consult call of an attended transfer under way.
+	Consult *Consult `json:"consult,omitempty"`
 }
 
 // ID returns the call's id.

@@ -29,6 +29,7 @@ type remoteParty struct {
 
 	peerHeld bool      // it holds phoned (its own re-INVITE)
 	transfer *transfer // a transfer under way
+	consult  *consult  // a consult call under way (attended transfer)
 }
 
 // reinviteWait bounds a re-INVITE: the owner goroutine waits for it, so a
@@ -187,6 +188,8 @@ func (e *Engine) setHold(ctx context.Context, id string, hold bool) error {
 			res <- ErrNotAnswered
 		case p.transfer != nil:
 			res <- ErrTransferring
+		case p.consult != nil:
+			res <- ErrConsulting
 		case hold && p.held:
 			res <- ErrHeld
 		case !hold && !p.held:

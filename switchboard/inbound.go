@@ -320,6 +320,7 @@ func (ic *inbound) cleanup(cause error) {
 	}
 	ic.devices.stop()
 	ic.caller.stopTransfer()
+	ic.caller.stopConsult()
 	if !ic.ev.ended {
 		// Ended from outside: the maximum duration or shutdown.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -31,6 +31,7 @@ type fakeIncoming struct {
 	reoffer  func(context.Context, []byte) ([]byte, error)
 	refers   []ReferTarget
 	refer    func(ReferTarget) error // the transfer's outcome (nil: REFER refused with 501)
+	dialog   *Replaces               // the dialog, when a REFER with Replaces may name it
 	infos    []string                // the DTMF digits sent by SIP INFO, "5/160ms"
 	infoErr  error                   // SendInfoDTMF's answer (nil: 200)
 }
@@ -120,6 +121,7 @@ type fakeOutgoing struct {
 	reanswer func([]byte) ([]byte, error) // answers a re-INVITE (nil: 501)
 	refers   []ReferTarget
 	refer    func(ReferTarget) error // the transfer's outcome (nil: REFER refused with 501)
+	dialog   *Replaces               // the dialog, when a REFER with Replaces may name it
 	reoffer  func(context.Context, []byte) ([]byte, error)
 }
 

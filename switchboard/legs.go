@@ -84,6 +84,10 @@ type DTMFSender interface {
 type ReferTarget struct {
 	Extension string
 	Number    string
+	// Replaces, for an attended transfer, is the target's dialog with
+	// phoned that the remote party's new call replaces: the REFER's
+	// Refer-To is then that dialog's target with a Replaces header.
+	Replaces *Replaces
 }
 
 // Reoffered is implemented by legs (Incoming, Outgoing) whose peer may

@@ -454,6 +454,7 @@ func (oc *outbound) cleanup(cause error) {
 	oc.devices.stop()
 	oc.callee.stop()
 	oc.calleeP.stopTransfer()
+	oc.calleeP.stopConsult()
 	if !oc.ev.ended {
 		// Ended from outside: the maximum duration or shutdown.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

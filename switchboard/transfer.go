@@ -109,6 +109,8 @@ func (e *Engine) startTransfer(c *Call, t dialTarget) error {
 		return ErrNotAnswered
 	case p.transfer != nil:
 		return ErrTransferring
+	case p.consult != nil:
+		return ErrConsulting
 	case len(p.media.held) > 0:
 		return ErrHeld
 	}
