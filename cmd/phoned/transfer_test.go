@@ -186,3 +186,73 @@ func TestSIPpTransferFallsBackWhenTheCallerRefusesREFER(t *testing.T) {
 		t.Fatalf("event %+v", ev)
 	}
 }
+
+// Attended transfer end to end: ann clicks to dial the partner (a SIPp
+// carrier), consults bob (202, a registered SIPp phone) while the partner
+// is held, then transfers: the partner gets a REFER whose Refer-To names
+// bob's dialog with Replaces; after its NOTIFY 200 phoned hangs up the
+// partner, bob and ann.
+func TestSIPpAttendedTransferByREFERWithReplaces(t *testing.T) {
+	r := newDialRig(t)
+	annPort := r.registerPhone()
+	bobPort := r.addAgent("bob", "202")
+	ann := r.phone(annPort, "uas-answer-echo.xml", "-rtp_echo")
+	bob := r.phone(bobPort, "uas-answer-echo.xml", "-rtp_echo")
+	referLog := filepath.Join(t.TempDir(), "refer.log")
+	partner := peertest.StartSIPp(t, scenario("uas-refer-replaces.xml"), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(r.carrierPort),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")), "-rtp_echo", "-m", "1", "-timeout", "40s", "-timeout_error",
+		"-trace_logs", "-log_file", referLog)
+	status, live := r.post("api/dial", map[string]any{"number": "+3222001122", "device": "phone"})
+	if status != http.StatusCreated {
+		t.Fatalf("POST /api/dial = %d %v", status, live)
+	}
+	id := live["id"].(string)
+	r.waitLive(id, "answered")
+
+	if status, body := r.post("api/live-calls/"+id+"/consult/transfer", nil); status != http.StatusConflict {
+		t.Fatalf("transfer without a consult = %d %v", status, body)
+	}
+	if status, body := r.post("api/live-calls/"+id+"/consult", map[string]any{"extension": "202"}); status != http.StatusAccepted {
+		t.Fatalf("consult = %d %v", status, body)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var c map[string]any
+		var calls []map[string]any
+		getJSON(t, r.client, r.d.url+"api/live-calls", &calls)
+		for _, lc := range calls {
+			if lc["id"] == id {
+				c = lc
+			}
+		}
+		if co, _ := c["consult"].(map[string]any); co != nil && co["state"] == "answered" && c["state"] == "held" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the consult was not answered: %v", c)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if status, body := r.post("api/live-calls/"+id+"/consult/transfer", nil); status != http.StatusAccepted {
+		t.Fatalf("complete the transfer = %d %v", status, body)
+	}
+	if code := partner.Wait(); code != 0 {
+		t.Fatalf("the partner's side failed (exit %d): no REFER with Replaces?", code)
+	}
+	for name, p := range map[string]*peertest.SIPp{"ann's phone": ann, "bob's phone": bob} {
+		if code := p.Wait(); code != 0 {
+			t.Fatalf("%s got no BYE (exit %d)", name, code)
+		}
+	}
+	logged, err := os.ReadFile(referLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "?Replaces="; !strings.Contains(string(logged), want) {
+		t.Fatalf("the partner logged %q, want a Refer-To with %q", logged, want)
+	}
+	ev := r.lastEvent()
+	if ev.Outcome != comm.OutcomeTransferred || ev.Target != "202" {
+		t.Fatalf("event %+v", ev)
+	}
+}
