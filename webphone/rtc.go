@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -58,7 +59,10 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	if cfg.NAT1To1IP != "" {
 		s.SetNAT1To1IPs([]string{cfg.NAT1To1IP}, webrtc.ICECandidateTypeHost)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s)), nil
+	// No interceptors: pion's defaults (NACK, TWCC, RTCP reports, stats)
+	// serve video and congestion control, and would cost every G.711
+	// packet of every call a few goroutine hops.
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s), webrtc.WithInterceptorRegistry(&interceptor.Registry{})), nil
 }
 
 // browserOffer is what phoned needs of a browser's SDP offer: the audio
