@@ -52,3 +52,39 @@ func TestKamailioPBXModeRegistersAndCallsFlowThroughIt(t *testing.T) {
 		t.Fatalf("event %+v", ev)
 	}
 }
+
+// The other way through Kamailio: ann's click-to-dial to an outside
+// number leaves phoned for the PBX, which routes it to its carrier (a SIPp
+// UAS echoing RTP); ann's phone (registered to phoned) rings first. The
+// hang-up from the API sends both BYEs.
+func TestKamailioPBXCarriesClickToDial(t *testing.T) {
+	carrier := peertest.FreePort(t, "127.0.0.1")
+	kam := peertest.StartKamailio(t, "testdata/kamailio/kamailio.cfg", 90*time.Second, `CARRIER="sip:127.0.0.1:`+strconv.Itoa(carrier)+`"`)
+	r := &dialRig{callRig: newCallRig(t, "--pbx", "sip:"+kam.Addr, "--pbx-register=false", "--dial-allow", "+32"), carrierPort: carrier, client: newClient(t)}
+	login(t, r.client, r.d.url, "ann", "ann-password")
+	port := r.registerPhone()
+	phone := r.phone(port, "uas-answer-echo.xml", "-rtp_echo")
+	partner := peertest.StartSIPp(t, scenario("uas-answer-echo.xml"), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(carrier),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")), "-rtp_echo", "-m", "1", "-timeout", "40s", "-timeout_error")
+	status, live := r.post("api/dial", map[string]any{"number": "+32 2 200 11 22", "device": "phone"})
+	if status != 201 {
+		t.Fatalf("POST /api/dial = %d %v", status, live)
+	}
+	id := live["id"].(string)
+	r.waitLive(id, "answered")
+	time.Sleep(time.Second) // a second of audio both ways
+	if status, body := r.post("api/live-calls/"+id+"/hangup", nil); status != 204 {
+		t.Fatalf("hang up = %d %v", status, body)
+	}
+	if code := partner.Wait(); code != 0 {
+		t.Fatalf("the carrier's side failed (exit %d)\nkamailio log:\n%s", code, kam.Log())
+	}
+	if code := phone.Wait(); code != 0 {
+		t.Fatalf("ann's phone failed (exit %d)", code)
+	}
+	kam.WaitLog(5*time.Second, "INVITE to +3222001122 -> carrier")
+	ev := r.lastEvent()
+	if ev.Outcome != comm.OutcomeAnswered || ev.Direction != comm.DirectionOut || ev.HangupBy != comm.HangupAgent || ev.ToNumber != "+3222001122" {
+		t.Fatalf("event %+v", ev)
+	}
+}
