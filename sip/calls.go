@@ -100,7 +100,7 @@ func (c *Calls) HandleInvite(ctx context.Context, req *gosip.Request, tx gosip.S
 		_ = tx.Respond(gosip.NewResponseFromRequest(req, 503, "Service Unavailable", nil))
 		return
 	}
-	ext := req.Recipient.User
+	ext := c.calledExtension(req)
 	if CheckDialString(ext) != nil {
 		_ = tx.Respond(gosip.NewResponseFromRequest(req, 404, "Not Found", nil))
 		return

@@ -115,3 +115,17 @@ func (c *Calls) DialsOutside() bool {
 	_, ok := c.pbxRoute()
 	return ok
 }
+
+// calledExtension is the extension an INVITE is for: its Request-URI's
+// user, except for a call to the trunk account (--pbx-user), which a
+// trunk addresses to the account it registered and which is meant for
+// the number in its To header.
+func (c *Calls) calledExtension(req *gosip.Request) string {
+	ext := req.Recipient.User
+	if pbx, ok := c.pbxRoute(); ok && pbx.Username != "" && ext == pbx.Username {
+		if to := req.To(); to != nil && to.Address.User != "" {
+			return to.Address.User
+		}
+	}
+	return ext
+}

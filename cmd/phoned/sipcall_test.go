@@ -198,3 +198,23 @@ func TestSIPpNoRegisteredPhoneIsMissed(t *testing.T) {
 		t.Fatalf("event %+v", ev)
 	}
 }
+
+// A SIP trunk addresses its calls to the account phoned registered
+// (--pbx-user trunk) with the number called in To: phoned rings that
+// extension.
+func TestSIPpTrunkCallIsRoutedByTheNumberInTo(t *testing.T) {
+	unused := peertest.FreePort(t, "127.0.0.1")
+	r := newCallRig(t, "--pbx", "sip:127.0.0.1:"+strconv.Itoa(unused), "--pbx-user", "trunk", "--pbx-password", "trunk-secret", "--pbx-register=false")
+	port := r.registerPhone()
+	phone := r.phone(port, "uas-answer-echo.xml", "-rtp_echo")
+	if code := r.call("uac-call-trunk.xml"); code != 0 {
+		t.Fatalf("the trunk's call failed (exit %d)", code)
+	}
+	if code := phone.Wait(); code != 0 {
+		t.Fatalf("ann's phone failed (exit %d)", code)
+	}
+	ev := r.lastEvent()
+	if ev.Outcome != comm.OutcomeAnswered || ev.ToNumber != "201" || len(ev.Parties) != 1 || ev.Parties[0].PartnerID != r.partner {
+		t.Fatalf("event %+v", ev)
+	}
+}
