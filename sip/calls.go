@@ -39,6 +39,7 @@ type Calls struct {
 	answering sync.Map // dialog ID -> *incoming, while HandleInvite runs
 	reoffers  sync.Map // dialog ID -> *reofferHook, while an answered dialog lasts
 	notifies  sync.Map // dialog ID -> chan int (sipfrag statuses), while a REFER awaits its outcome
+	devices   sync.Map // dialog ID -> *outgoing, a call phoned placed to a device, while it lasts
 
 	mu      sync.Mutex // guards the following
 	srv     *Server
@@ -185,6 +186,16 @@ func (c *Calls) HandleInDialog(ctx context.Context, req *gosip.Request, tx gosip
 			c.handleInfo(req, tx, dcs.ID)
 			return
 		}
+	case gosip.REFER:
+		if dcs, err := dcli.MatchRequestDialog(req); err == nil && c.handleRefer(ctx, req, tx, dcs) {
+			return
+		}
+		_, errS := dsrv.MatchDialogRequest(req)
+		_, errC := dcli.MatchRequestDialog(req)
+		if errS == nil || errC == nil {
+			_ = tx.Respond(gosip.NewResponseFromRequest(req, 501, "Not Implemented", nil))
+			return
+		}
 	default:
 		_, errS := dsrv.MatchDialogRequest(req)
 		_, errC := dcli.MatchRequestDialog(req)
@@ -316,7 +327,7 @@ func (c *Calls) Dial(ctx context.Context, req switchboard.DialRequest) (switchbo
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", to.String(), err)
 	}
-	return &outgoing{calls: c, dcs: dcs, auth: auth, dest: dest}, nil
+	return &outgoing{calls: c, dcs: dcs, auth: auth, dest: dest, call: req.Call, device: req.Number == ""}, nil
 }
 
 // validCallID reports whether s may be sent as a Call-ID: 1 to 128 bytes
@@ -343,6 +354,8 @@ type outgoing struct {
 	dcs     *sipgo.DialogClientSession
 	auth    sipgo.AnswerOptions // the PBX account, for its digest challenge
 	dest    string              // where the INVITE went when not to its Request-URI (NAT), else empty
+	call    string              // the engine's call (DialRequest.Call)
+	device  bool                // a registered device, not a number through the PBX
 }
 
 func (o *outgoing) Wait(ctx context.Context, onRinging func(int)) ([]byte, error) {
@@ -358,6 +371,12 @@ func (o *outgoing) Wait(ctx context.Context, onRinging func(int)) ([]byte, error
 	switch {
 	case err == nil:
 		o.calls.takeReoffer(o.dcs.ID, o.dcs.Context(), &o.reoffer)
+		if o.device && o.call != "" {
+			// Its REFER (the phone's transfer key) names this call.
+			id := o.dcs.ID
+			o.calls.devices.Store(id, o)
+			context.AfterFunc(o.dcs.Context(), func() { o.calls.devices.Delete(id) })
+		}
 		return o.dcs.InviteResponse.Body(), nil
 	case errors.As(err, &de):
 		return nil, &switchboard.StatusError{Status: de.Res.StatusCode, Reason: de.Res.Reason}

@@ -27,6 +27,9 @@ type controller interface {
 	// transferred ends the call once its remote party was transferred
 	// elsewhere: BYE to both sides, the event closed.
 	transferred()
+	// agentLeg is the leg playing the agent's part once answered (the
+	// agent's device, or after a transfer the target), else nil.
+	agentLeg() Outgoing
 	// swapAgent makes out, the transfer target phoned called itself, the
 	// call's agent leg, and hangs up the agent's phone.
 	swapAgent(out Outgoing)
@@ -47,6 +50,7 @@ func (p *plainCall) cleanup(cause error)   { p.done(cause) }
 func (p *plainCall) event() *callEvent     { return &callEvent{ended: true} }
 func (p *plainCall) transferred()          {}
 func (p *plainCall) swapAgent(Outgoing)    {}
+func (p *plainCall) agentLeg() Outgoing     { return nil }
 
 // LiveCall returns the snapshot of the live call with this id.
 func (e *Engine) LiveCall(id string) (Snapshot, bool) {

@@ -276,6 +276,7 @@ func (ic *inbound) hangup() {
 func (ic *inbound) remoteLeg() *media.Leg { return ic.media.remoteLeg() }
 func (ic *inbound) remote() *remoteParty  { return ic.caller }
 func (ic *inbound) event() *callEvent     { return &ic.ev }
+func (ic *inbound) agentLeg() Outgoing    { return ic.answered }
 
 // watchDevice ends the call when the leg playing the agent's part hangs
 // up (the answering device, or after a transfer, the target).

@@ -407,6 +407,7 @@ func (oc *outbound) hangup() {
 func (oc *outbound) remoteLeg() *media.Leg { return oc.media.remoteLeg() }
 func (oc *outbound) remote() *remoteParty  { return oc.calleeP }
 func (oc *outbound) event() *callEvent     { return &oc.ev }
+func (oc *outbound) agentLeg() Outgoing    { return oc.agentOut }
 
 // watchAgent ends the call when the leg playing the agent's part hangs up
 // (the agent's phone, or after a transfer, the target).

@@ -77,6 +77,23 @@ func (e *Engine) transferTarget(ctx context.Context, own string, req TransferReq
 // ErrNotAnswered, ErrHeld (resume first), ErrTransferring,
 // ErrBadNumber, ErrNotAllowed, ErrNoRoute, ErrNoDevice.
 func (e *Engine) Transfer(ctx context.Context, id string, req TransferRequest) error {
+	return e.transfer(ctx, id, nil, req, nil)
+}
+
+// ErrNotAgentLeg refuses a transfer asked by a device that is not the
+// agent's side of the call.
+var ErrNotAgentLeg = errors.New("only the agent's phone may transfer the call")
+
+// TransferFromDevice is a blind transfer asked by the agent's own phone
+// (its REFER, the phone's transfer key): dev must be the call's agent
+// leg. It works as Transfer; onDone, if set, gets the transfer's outcome
+// once, on the call's owner goroutine (nil: transferred), for the phone's
+// NOTIFYs.
+func (e *Engine) TransferFromDevice(ctx context.Context, id string, dev Outgoing, req TransferRequest, onDone func(error)) error {
+	return e.transfer(ctx, id, dev, req, onDone)
+}
+
+func (e *Engine) transfer(ctx context.Context, id string, dev Outgoing, req TransferRequest, onDone func(error)) error {
 	c, ok := e.Call(id)
 	if !ok {
 		return ErrNoCall
@@ -86,7 +103,13 @@ func (e *Engine) Transfer(ctx context.Context, id string, req TransferRequest) e
 		return err
 	}
 	res := make(chan error, 1)
-	if !c.Do(func() { res <- e.startTransfer(c, t) }) {
+	if !c.Do(func() {
+		if dev != nil && c.ctl.agentLeg() != dev {
+			res <- ErrNotAgentLeg
+			return
+		}
+		res <- e.startTransfer(c, t, onDone)
+	}) {
 		return ErrNoCall
 	}
 	err, ok, werr := await(ctx, c, res)
@@ -102,7 +125,7 @@ func (e *Engine) Transfer(ctx context.Context, id string, req TransferRequest) e
 // startTransfer runs on the call's owner goroutine: the REFER goes out
 // from a goroutine of its own, as its NOTIFYs may take the target's whole
 // ringing time, and posts its outcome back.
-func (e *Engine) startTransfer(c *Call, t dialTarget) error {
+func (e *Engine) startTransfer(c *Call, t dialTarget, onDone func(error)) error {
 	p := c.ctl.remote()
 	switch {
 	case p == nil:
@@ -115,7 +138,7 @@ func (e *Engine) startTransfer(c *Call, t dialTarget) error {
 		return ErrHeld
 	}
 	ctx, cancel := context.WithTimeout(c.Context(), transferWait)
-	p.transfer = &transfer{target: t, cancel: cancel}
+	p.transfer = &transfer{target: t, cancel: cancel, onDone: onDone}
 	c.update(func(s *Snapshot) { s.State = StateTransferring })
 	to := ReferTarget{Extension: t.extension, Number: t.number}
 	go func() {
@@ -133,7 +156,19 @@ type transfer struct {
 	ring   *ringGroup // phoned's own call to the target (the fallback)
 	conn   *media.RTPConn
 	sess   *media.Session
+	onDone func(error) // told the outcome once (TransferFromDevice), may be nil
 }
+
+// finish reports the transfer's outcome, once.
+func (tr *transfer) finish(err error) {
+	if f := tr.onDone; f != nil {
+		tr.onDone = nil
+		f(err)
+	}
+}
+
+// errTransferFailed is the outcome of a transfer that phoned gave up.
+var errTransferFailed = errors.New("the transfer failed")
 
 // outcome is what the event records for a transfer to t.
 func (t dialTarget) outcome() comm.Outcome {
@@ -154,6 +189,7 @@ func (e *Engine) referDone(c *Call, p *remoteParty, err error) {
 	case err == nil:
 		tr.cancel()
 		p.transfer = nil
+		tr.finish(nil)
 		e.transferred(c, tr.target)
 		c.ctl.transferred()
 	case errors.As(err, &se):
@@ -191,6 +227,7 @@ func (p *remoteParty) stopTransfer() {
 	}
 	tr := p.transfer
 	p.transfer = nil
+	tr.finish(errTransferFailed)
 	tr.cancel()
 	tr.ring.stop()
 	if tr.conn != nil {
@@ -274,6 +311,7 @@ func (e *Engine) targetAnswered(c *Call, p *remoteParty, out Outgoing, answer []
 	tr.conn = nil // the bridge owns it now
 	tr.cancel()
 	p.transfer = nil
+	tr.finish(nil)
 	e.transferred(c, tr.target)
 	c.ctl.swapAgent(out)
 	c.update(func(s *Snapshot) {

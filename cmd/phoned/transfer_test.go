@@ -256,3 +256,34 @@ func TestSIPpAttendedTransferByREFERWithReplaces(t *testing.T) {
 		t.Fatalf("event %+v", ev)
 	}
 }
+
+// The agent's own phone transfers the call with its transfer key: a REFER
+// in the dialog phoned placed to it. phoned accepts it (202), transfers
+// the caller to bob (202) — the PBX's caller refuses REFER, so phoned
+// bridges — and tells the phone "100 Trying" then "200 OK" in NOTIFYs
+// before its BYE.
+func TestSIPpPhoneTransfersWithREFER(t *testing.T) {
+	r := newDialRig(t)
+	annPort := r.registerPhone()
+	bobPort := r.addAgent("bob", "202")
+	csv := filepath.Join(t.TempDir(), "target.csv")
+	if err := os.WriteFile(csv, []byte("SEQUENTIAL\n202;\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ann := r.phone(annPort, "uas-answer-refer.xml", "-rtp_echo", "-inf", csv)
+	bob := r.phone(bobPort, "uas-answer-echo.xml", "-rtp_echo")
+	caller := r.startCall("uac-call-norefer.xml")
+	if code := ann.Wait(); code != 0 {
+		t.Fatalf("ann's phone: REFER, NOTIFYs or BYE went wrong (exit %d)", code)
+	}
+	if code := caller.Wait(); code != 0 {
+		t.Fatalf("the caller's side failed (exit %d)", code)
+	}
+	if code := bob.Wait(); code != 0 {
+		t.Fatalf("bob's phone failed (exit %d)", code)
+	}
+	ev := r.lastEvent()
+	if ev.Outcome != comm.OutcomeTransferred || ev.Target != "202" {
+		t.Fatalf("event %+v", ev)
+	}
+}
