@@ -144,7 +144,10 @@ func (c *Calls) handleInfo(req *gosip.Request, tx gosip.ServerTransaction, id st
 		return
 	}
 	_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-	// The engine takes no received digits yet (RFC 4733 ones neither):
-	// they are logged.
-	c.log.Info("DTMF received by SIP INFO", "dialog", id, "digit", string(digit))
+	c.log.Debug("DTMF received by SIP INFO", "dialog", id, "digit", string(digit))
+	if v, ok := c.reoffers.Load(id); ok {
+		if f := v.(*reofferHook).digitHandler(); f != nil {
+			f(digit)
+		}
+	}
 }

@@ -80,8 +80,21 @@ func (o *outgoing) remoteTarget() gosip.Uri {
 // reofferHook holds the engine's handler of a leg's incoming re-INVITEs
 // (switchboard.Reoffered).
 type reofferHook struct {
-	mu sync.Mutex // guards h
-	h  func(ctx context.Context, offer []byte) ([]byte, error)
+	mu    sync.Mutex // guards h and digit
+	h     func(ctx context.Context, offer []byte) ([]byte, error)
+	digit func(rune) // the engine's taker of SIP INFO digits (switchboard.DigitSource)
+}
+
+func (r *reofferHook) onDigit(f func(rune)) {
+	r.mu.Lock()
+	r.digit = f
+	r.mu.Unlock()
+}
+
+func (r *reofferHook) digitHandler() func(rune) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.digit
 }
 
 func (r *reofferHook) OnReoffer(h func(ctx context.Context, offer []byte) ([]byte, error)) {
@@ -163,6 +176,12 @@ func (c *Calls) handleReinvite(ctx context.Context, req *gosip.Request, tx gosip
 func (l *incoming) OnReoffer(h func(ctx context.Context, offer []byte) ([]byte, error)) {
 	l.reoffer.OnReoffer(h)
 }
+
+// OnDigit implements switchboard.DigitSource.
+func (l *incoming) OnDigit(f func(rune)) { l.reoffer.onDigit(f) }
+
+// OnDigit implements switchboard.DigitSource.
+func (o *outgoing) OnDigit(f func(rune)) { o.reoffer.onDigit(f) }
 
 // OnReoffer implements switchboard.Reoffered.
 func (o *outgoing) OnReoffer(h func(ctx context.Context, offer []byte) ([]byte, error)) {

@@ -68,3 +68,35 @@ func TestSendDTMFInfoRefused(t *testing.T) {
 		t.Fatalf("SIP INFO digits %v, want the first only", got)
 	}
 }
+
+// Digits the caller sends by SIP INFO reach Deps.OnDTMF with the call, as
+// RFC 4733 ones do.
+func TestInfoDigitsFromTheCallerReachOnDTMF(t *testing.T) {
+	r := newRig(t, []Contact{{URI: "sip:101@127.0.0.1:5093"}}, 5*time.Second)
+	got := make(chan string, 4)
+	r.e.deps.OnDTMF = func(call string, d rune) { got <- call + "/" + string(d) }
+	in := newIncoming(r.callerOffer())
+	r.e.Inbound(context.Background(), in, InboundInfo{Extension: "101", FromNumber: "+3222123456", CallID: "c9@pbx"})
+	waitFor(t, r.dialer.dialed, "sip:101@127.0.0.1:5093")
+	r.dialer.mu.Lock()
+	offer := r.dialer.offers[0]
+	r.dialer.mu.Unlock()
+	r.dialer.outs["sip:101@127.0.0.1:5093"].answer <- r.deviceAnswer(offer)
+	waitFor(t, in.events, "answer")
+	id := r.e.Calls()[0].ID
+	in.mu.Lock()
+	digit := in.digit
+	in.mu.Unlock()
+	if digit == nil {
+		t.Fatal("the engine took no digits from the caller's leg")
+	}
+	digit('7')
+	select {
+	case g := <-got:
+		if g != id+"/7" {
+			t.Fatalf("OnDTMF got %q", g)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("OnDTMF got nothing")
+	}
+}

@@ -133,6 +133,17 @@ func (p *remoteParty) answerReoffer(offer []byte) ([]byte, error) {
 	return answer, nil
 }
 
+// takeDigits routes the DTMF that the remote party's leg receives in its
+// signalling to Deps.OnDTMF.
+func (e *Engine) takeDigits(c *Call, leg any) {
+	ds, ok := leg.(DigitSource)
+	if !ok || e.deps.OnDTMF == nil {
+		return
+	}
+	id, f := c.id, e.deps.OnDTMF
+	ds.OnDigit(func(d rune) { f(id, d) })
+}
+
 // takeReoffers routes the re-INVITEs of the party's leg (when it can
 // report them) to the call's owner goroutine.
 func (e *Engine) takeReoffers(c *Call, leg any, p *remoteParty) {

@@ -204,6 +204,7 @@ func (ic *inbound) deviceAnswered(out Outgoing, answer []byte, sess *media.Sessi
 	}
 	ic.caller = &remoteParty{sig: ic.in, sess: callerSess, media: ic.media}
 	ic.e.takeReoffers(ic.c, ic.in, ic.caller)
+	ic.e.takeDigits(ic.c, ic.in)
 	ic.e.takeReoffers(ic.c, out, &remoteParty{sig: out, sess: sess, media: ic.media, agentSide: true})
 	now := ic.ev.answer(ctx)
 	ic.c.update(func(s *Snapshot) { s.State = StateAnswered; s.Answered = &now })

@@ -31,9 +31,16 @@ type fakeIncoming struct {
 	reoffer  func(context.Context, []byte) ([]byte, error)
 	refers   []ReferTarget
 	refer    func(ReferTarget) error // the transfer's outcome (nil: REFER refused with 501)
-	dialog   *Replaces               // the dialog, when a REFER with Replaces may name it
 	infos    []string                // the DTMF digits sent by SIP INFO, "5/160ms"
 	infoErr  error                   // SendInfoDTMF's answer (nil: 200)
+	digit    func(rune)              // the engine's taker of the caller's SIP INFO digits
+}
+
+// OnDigit takes the engine's handler of the caller's SIP INFO digits.
+func (f *fakeIncoming) OnDigit(h func(rune)) {
+	f.mu.Lock()
+	f.digit = h
+	f.mu.Unlock()
 }
 
 // SendInfoDTMF records the digit.

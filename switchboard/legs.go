@@ -90,6 +90,14 @@ type ReferTarget struct {
 	Replaces *Replaces
 }
 
+// DigitSource is implemented by legs whose peer may send DTMF in the
+// signalling (SIP INFO). The engine sets the handler once the call is
+// answered, for the remote party's leg; digits go to Deps.OnDTMF like
+// RFC 4733 ones.
+type DigitSource interface {
+	OnDigit(func(digit rune))
+}
+
 // Reoffered is implemented by legs (Incoming, Outgoing) whose peer may
 // re-INVITE within the answered call, as a phone that puts phoned on hold
 // does. The engine sets the handler once the call is answered; the leg

@@ -343,6 +343,7 @@ func (oc *outbound) calleeAnswered(out Outgoing, answer []byte, sess *media.Sess
 	}
 	oc.calleeP = &remoteParty{sig: out, sess: sess, media: oc.media}
 	e.takeReoffers(oc.c, out, oc.calleeP)
+	e.takeDigits(oc.c, out)
 	e.takeReoffers(oc.c, oc.agentOut, &remoteParty{sig: oc.agentOut, sess: oc.agentSess, media: oc.media, agentSide: true})
 	now := oc.ev.answer(ctx)
 	oc.c.update(func(s *Snapshot) { s.State = StateAnswered; s.Answered = &now })
