@@ -10,9 +10,15 @@ import (
 )
 
 // answerEngine answers every call at once and reports what Answer returned.
-type answerEngine struct{ answered chan error }
+type answerEngine struct {
+	answered chan error
+	digits   chan rune // SIP INFO digits the caller's leg reports (nil: not taken)
+}
 
 func (e answerEngine) Inbound(ctx context.Context, in switchboard.Incoming, _ switchboard.InboundInfo) {
+	if ds, ok := in.(switchboard.DigitSource); ok && e.digits != nil {
+		ds.OnDigit(func(d rune) { e.digits <- d })
+	}
 	go func() {
 		sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 		e.answered <- in.Answer(context.Background(), []byte(sdp))
