@@ -14,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"phoned/auth"
+	"phoned/comm"
 	"phoned/crm"
 	"phoned/media"
 	"phoned/switchboard"
@@ -101,6 +102,7 @@ type Phone struct {
 	legByKey map[legKey]*webLeg // by the page's leg id, for ICE
 	dialing  map[string]*webLeg // dial legs the engine has not taken yet
 	partners map[string]*partnerCard
+	owners   map[string]int64 // call id -> the agent it belonged to at its last snapshot
 	closed   bool
 
 	wg sync.WaitGroup // connections' goroutines and leg timers' work
@@ -127,7 +129,7 @@ func New(cfg Config, deps Deps) (*Phone, error) {
 	}
 	return &Phone{
 		cfg: cfg, deps: deps, log: deps.Log, api: api,
-		conns: map[*conn]struct{}{}, legs: map[string]*webLeg{}, legByKey: map[legKey]*webLeg{}, dialing: map[string]*webLeg{}, partners: map[string]*partnerCard{},
+		conns: map[*conn]struct{}{}, legs: map[string]*webLeg{}, legByKey: map[legKey]*webLeg{}, dialing: map[string]*webLeg{}, partners: map[string]*partnerCard{}, owners: map[string]int64{},
 	}, nil
 }
 
@@ -196,13 +198,26 @@ func (p *Phone) shutdown() {
 // Watch is the engine's watcher (switchboard.Deps.Watch): each snapshot
 // goes to the pages of the call's agent and of every supervisor.
 func (p *Phone) Watch(s switchboard.Snapshot) {
+	p.mu.Lock()
+	prev, known := p.owners[s.ID]
+	if s.State == switchboard.StateEnded {
+		delete(p.owners, s.ID)
+		delete(p.partners, s.ID)
+	} else {
+		p.owners[s.ID] = s.UserID
+	}
+	p.mu.Unlock()
+	if known && prev != s.UserID && s.State != switchboard.StateEnded {
+		// Transferred to another agent: for the first one the call is over.
+		gone := s
+		gone.State, gone.UserID = switchboard.StateEnded, prev
+		if gone.Outcome == "" {
+			gone.Outcome = comm.OutcomeTransferred
+		}
+		p.broadcast(func(c *conn) bool { return c.user.ID == prev }, callMsg{Type: "call", Call: callJSON{Snapshot: gone}})
+	}
 	msg := callMsg{Type: "call", Call: p.callJSON(s)}
 	p.broadcast(func(c *conn) bool { return c.user.ID == s.UserID || c.supervisor() }, msg)
-	if s.State == switchboard.StateEnded {
-		p.mu.Lock()
-		delete(p.partners, s.ID)
-		p.mu.Unlock()
-	}
 }
 
 // OnDTMF is the engine's digit hook (switchboard.Deps.OnDTMF): the digit

@@ -1,6 +1,7 @@
 package webphone
 
 import (
+	"context"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/pion/rtp"
 
 	"phoned/comm"
+	"phoned/switchboard"
 )
 
 func TestSignallingRefusesStrangers(t *testing.T) {
@@ -215,4 +217,51 @@ func TestTelephoneEventsAreRenumbered(t *testing.T) {
 	if _, ok := pg.recvPT.Load(uint8(101)); ok {
 		t.Fatal("the page got the engine's payload type 101")
 	}
+}
+
+// A transfer from alice's browser call to bob, whose only device is his
+// page: the party called refuses REFER, so phoned rings bob's page, he
+// answers in the browser, the party is bridged to him; alice's page sees
+// the call end as transferred, bob's page has it, and audio flows.
+func TestTransferToAnotherAgentsPage(t *testing.T) {
+	r := newRig(t, Config{})
+	alice := r.open("alice")
+	bob := r.open("bob")
+	sdp, _ := alice.offer("legA")
+	alice.send(map[string]any{"type": "dial", "leg": "legA", "sdp": sdp, "number": "+3225550106"})
+	ans := alice.expect("sdp", 5*time.Second)
+	alice.setAnswer(ans["sdp"].(string))
+	call := ans["call"].(string)
+	alice.waitConnected(10 * time.Second)
+	alice.expectCall("answered", 10*time.Second)
+
+	if err := r.engine.Transfer(context.Background(), call, switchboard.TransferRequest{Extension: "102"}); err != nil {
+		t.Fatal(err)
+	}
+	in := bob.expect("incoming", 5*time.Second)
+	if c := in["call"].(map[string]any); c["id"] != call || in["ring"] != true {
+		t.Fatalf("bob's incoming %v", in)
+	}
+	sdpB, trackB := bob.offer("legB")
+	bob.send(map[string]any{"type": "answer", "call": call, "leg": "legB", "sdp": sdpB})
+	ansB := bob.expect("sdp", 5*time.Second)
+	bob.setAnswer(ansB["sdp"].(string))
+	bob.waitConnected(10 * time.Second)
+
+	ended := alice.expectCall("ended", 10*time.Second)
+	if ended["outcome"] != string(comm.OutcomeTransferred) {
+		t.Fatalf("alice's end of the call %v", ended)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c := bob.expect("call", time.Until(deadline))["call"].(map[string]any)
+		if c["user"] == "bob" && c["state"] == "answered" {
+			break
+		}
+	}
+	echo := r.sip.last()
+	before := echo.packets.Load()
+	sendAudio(t, trackB, 20, 1000, 0)
+	waitFor(t, 5*time.Second, "bob's audio at the party", func() bool { return echo.packets.Load() >= before+15 })
+	waitFor(t, 5*time.Second, "the party's audio in bob's page", func() bool { return bob.received.Load() >= 15 })
 }
