@@ -381,10 +381,9 @@ func (pg *page) send(m map[string]any) {
 // met on the way; other messages are skipped.
 func (pg *page) expect(typ string, within time.Duration) map[string]any {
 	pg.t.Helper()
-	for len(pg.backlog) > 0 {
-		m := pg.backlog[0]
-		pg.backlog = pg.backlog[1:]
+	for i, m := range pg.backlog {
 		if m["type"] == typ {
+			pg.backlog = append(pg.backlog[:i:i], pg.backlog[i+1:]...)
 			return m
 		}
 	}
@@ -403,6 +402,9 @@ func (pg *page) expect(typ string, within time.Duration) map[string]any {
 			}
 			if m["type"] == typ {
 				return m
+			}
+			if m["type"] != "ice" {
+				pg.backlog = append(pg.backlog, m) // for a later expect
 			}
 		case <-deadline:
 			pg.t.Fatalf("no %q message within %v", typ, within)
