@@ -1,7 +1,7 @@
 // Package peertest runs the real SIP peers that phoned's tests use (SIPp,
-// Kamailio, baresip): it finds them, fails in CI or skips on a laptop when
-// one is missing, finds free ports, and runs them bounded in time, ended
-// by PID.
+// Kamailio, baresip) and the browser of the widget's tests (Chromium): it
+// finds them, fails in CI or skips on a laptop when one is missing, finds
+// free ports, and runs them bounded in time, ended by PID.
 package peertest
 
 import (
@@ -19,14 +19,23 @@ import (
 )
 
 // packages names the Debian package of each peer.
-var packages = map[string]string{"sipp": "sip-tester", "kamailio": "kamailio", "baresip": "baresip-core"}
+var packages = map[string]string{"sipp": "sip-tester", "kamailio": "kamailio", "baresip": "baresip-core", "chromium": "chromium"}
+
+// binaries names the binary of a peer that is not found by its name in
+// PATH: Debian's /usr/bin/chromium is a shell wrapper that adds flags of
+// its own (and complains on some machines); tests run the browser itself.
+var binaries = map[string]string{"chromium": "/usr/lib/chromium/chromium"}
 
 // Require returns the path of a peer's binary. When it is missing the test
 // fails under CI=true and is skipped elsewhere, with the command that
 // installs it.
 func Require(t testing.TB, name string) string {
 	t.Helper()
-	if path, err := exec.LookPath(name); err == nil {
+	if bin, ok := binaries[name]; ok {
+		if path, err := exec.LookPath(bin); err == nil {
+			return path
+		}
+	} else if path, err := exec.LookPath(name); err == nil {
 		return path
 	}
 	msg := name + " is not installed: apt-get install " + packages[name]

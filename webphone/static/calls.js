@@ -30,6 +30,12 @@ const cancelledReqs = new Set(); // dials hung up before phoned named their call
 
 let signal = null;
 let me = null;
+let helloAt = 0; // when this page last got its hello (Date.now())
+
+// A page that has just (re)connected also reattaches a call of mine that
+// phoned reports detached right after the hello: after a reload, the
+// hello may come before phoned has seen the old page's socket close.
+const REATTACH_AFTER_HELLO = 10000;
 
 export function init(sig) {
   signal = sig;
@@ -147,6 +153,7 @@ export function handle(msg) {
 }
 
 function onHello(msg) {
+  helloAt = Date.now();
   if (msg.user) {
     me = msg.user;
     emit("user", me);
@@ -233,6 +240,9 @@ function onSnapshot(c) {
     s.snap = c;
     if (c.state === "ended") finish(s, c);
     else publish();
+  } else if (c.browser && c.attached === false && (c.state === "answered" || c.state === "held") &&
+    me && c.user_id === me.id && Date.now() - helloAt < REATTACH_AFTER_HELLO) {
+    reattach(c);
   } else if (c.state === "ended") {
     offerWrapup(c);
     if (mine.has(c.id)) emit("ended", c);
