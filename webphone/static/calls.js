@@ -77,6 +77,11 @@ function makeLeg(s) {
       if (st === "failed" && sessions.includes(s)) showError("The audio connection failed");
       publish();
     },
+    onMicFail: (err) => {
+      if (!sessions.includes(s)) return;
+      hangup(s);
+      showError(err.message);
+    },
   });
 }
 
