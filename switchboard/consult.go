@@ -207,11 +207,17 @@ func (e *Engine) consultAnswered(c *Call, p *remoteParty, co *consult, out Outgo
 	co.timer.Stop()
 	co.out = out
 	n, err := parseAccept(co.sess, answer)
-	if err == nil {
+	if mt, ok := out.(MediaTransport); ok && err == nil {
+		// The target took the consult in a browser: the socket offered stays unused.
+		co.leg, err = media.NewTransportLeg(mt.Transport(), media.LegConfig{Media: n})
+		if err == nil {
+			_ = co.conn.Close()
+		}
+	} else if err == nil {
 		co.leg, err = media.NewLeg(co.conn, media.LegConfig{Media: n, AllowAnySource: true})
 	}
 	if err == nil {
-		co.conn = nil // the leg owns it
+		co.conn = nil // the leg owns it (or it was closed)
 		p.media.relay.Close()
 		co.relay, err = p.media.bridgeLegs(p.media.agent, co.leg)
 	}

@@ -265,3 +265,52 @@ func TestTransferToAnotherAgentsPage(t *testing.T) {
 	waitFor(t, 5*time.Second, "bob's audio at the party", func() bool { return echo.packets.Load() >= before+15 })
 	waitFor(t, 5*time.Second, "the party's audio in bob's page", func() bool { return bob.received.Load() >= 15 })
 }
+
+// An attended transfer between two pages: alice consults bob (his page
+// answers) while the party waits on hold, then connects them; bob's page
+// keeps the call with audio, alice's sees it end as transferred.
+func TestConsultThenConnectBetweenPages(t *testing.T) {
+	r := newRig(t, Config{})
+	alice := r.open("alice")
+	bob := r.open("bob")
+	sdp, _ := alice.offer("legA")
+	alice.send(map[string]any{"type": "dial", "leg": "legA", "sdp": sdp, "number": "+3225550107"})
+	ans := alice.expect("sdp", 5*time.Second)
+	alice.setAnswer(ans["sdp"].(string))
+	call := ans["call"].(string)
+	alice.waitConnected(10 * time.Second)
+	alice.expectCall("answered", 10*time.Second)
+	echo := r.sip.last()
+	echo.reanswerHold = true
+
+	ctx := context.Background()
+	if err := r.engine.Consult(ctx, call, switchboard.TransferRequest{Extension: "102"}); err != nil {
+		t.Fatal(err)
+	}
+	bob.expect("incoming", 5*time.Second)
+	sdpB, trackB := bob.offer("legB")
+	bob.send(map[string]any{"type": "answer", "call": call, "leg": "legB", "sdp": sdpB})
+	bob.setAnswer(bob.expect("sdp", 5*time.Second)["sdp"].(string))
+	bob.waitConnected(10 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s, _ := r.engine.LiveCall(call)
+		if s.Consult != nil && s.Consult.State == switchboard.StateAnswered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the consult was not answered: %+v", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := r.engine.CompleteConsult(ctx, call); err != nil {
+		t.Fatal(err)
+	}
+	if ended := alice.expectCall("ended", 10*time.Second); ended["outcome"] != string(comm.OutcomeTransferred) {
+		t.Fatalf("alice's end %v", ended)
+	}
+	before := echo.packets.Load()
+	sendAudio(t, trackB, 20, 2000, 0)
+	waitFor(t, 5*time.Second, "bob's audio at the party", func() bool { return echo.packets.Load() >= before+15 })
+	waitFor(t, 5*time.Second, "the party's audio in bob's page", func() bool { return bob.received.Load() >= 15 })
+}

@@ -220,6 +220,9 @@ type echoCall struct {
 	done     chan struct{}
 	hungUp   atomic.Bool
 	packets  atomic.Int64
+	// reanswerHold answers re-INVITEs (hold and resume) with the reverse
+	// direction; without it they are refused (488).
+	reanswerHold bool
 	mu       sync.Mutex
 	pts      map[uint8]int // payload types received
 	from     netip.AddrPort
@@ -286,8 +289,17 @@ func (c *echoCall) Hangup(context.Context) error {
 	c.goneOnce.Do(func() { close(c.gone) })
 	return nil
 }
-func (c *echoCall) Reinvite(context.Context, []byte) ([]byte, error) {
-	return nil, &switchboard.StatusError{Status: 488}
+func (c *echoCall) Reinvite(_ context.Context, sdp []byte) ([]byte, error) {
+	if !c.reanswerHold {
+		return nil, &switchboard.StatusError{Status: 488}
+	}
+	d, err := media.ParseSDP(sdp)
+	if err != nil {
+		return nil, err
+	}
+	addr := c.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	b, _, err := media.NewSession().Answer(d, netip.AddrPortFrom(loopback, addr.Port()), []media.Codec{media.PCMU, media.PCMA, media.TelephoneEvent}, d.Direction.Reverse())
+	return b, err
 }
 func (c *echoCall) Refer(context.Context, switchboard.ReferTarget) error {
 	return &switchboard.StatusError{Status: 501}

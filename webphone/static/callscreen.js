@@ -23,6 +23,9 @@ export function initCallScreen() {
   });
   $("#call-hangup").addEventListener("click", () => calls.hangup());
   $("#call-transfer-form").addEventListener("submit", transfer);
+  $("#call-consult").addEventListener("click", consult);
+  $("#call-consult-connect").addEventListener("click", () => consultAction("consult/transfer", "Connecting…"));
+  $("#call-consult-cancel").addEventListener("click", () => consultAction("consult/cancel", "Back to the caller…"));
 
   calls.bus.addEventListener("change", render);
   calls.bus.addEventListener("error", (ev) => {
@@ -68,6 +71,16 @@ function render() {
   $("#call-hold").disabled = !talking || holdBusy;
   $("#call-keypad").disabled = state !== "answered";
   $("#call-transfer").disabled = state !== "answered";
+  const co = snap && snap.consult;
+  $("#call-consult").disabled = state !== "answered" && !(state === "held" && !co);
+  $("#call-transfer-form").hidden = !!co;
+  $("#call-consulting").hidden = !co;
+  if (co) {
+    const words = { ringing: "rings", answered: "is on the line: the caller waits on hold", transferring: "— connecting the caller…" };
+    $("#call-consult-state").textContent = `Consulting ${co.target}: ${words[co.state] || co.state}`;
+    $("#call-consult-connect").disabled = co.state !== "answered";
+    $("#call-consult-cancel").disabled = co.state === "transferring";
+  }
   $("#call-hangup").disabled = s.hangingUp;
   $("#call-dtmf-rx").textContent = s.dtmfIn ? `They pressed: ${s.dtmfIn}` : "";
   renderOthers(s);
@@ -167,6 +180,39 @@ async function sendDigit(d) {
   try {
     await api("POST", callPath(s, "dtmf"), { digits: d });
   } catch (err) {
+    calls.showError(err.message);
+  }
+}
+
+// consult calls the "Transfer to" target while the caller waits on hold
+// (an attended transfer: Connect hands the caller over).
+async function consult() {
+  const s = calls.getCurrent();
+  const target = $("#call-transfer-to").value.trim();
+  if (!s || !s.id) return;
+  if (!target) {
+    $("#call-transfer-to").focus();
+    calls.showError("Type the extension or number to consult in \"Transfer to\"");
+    return;
+  }
+  calls.showError("");
+  try {
+    await api("POST", callPath(s, "consult"), transferBody(target));
+    $("#call-transfer-result").textContent = "";
+  } catch (err) {
+    calls.showError(`Consult failed: ${err.message}`);
+  }
+}
+
+async function consultAction(action, words) {
+  const s = calls.getCurrent();
+  if (!s || !s.id) return;
+  $("#call-transfer-result").textContent = words;
+  calls.showError("");
+  try {
+    await api("POST", callPath(s, action));
+  } catch (err) {
+    $("#call-transfer-result").textContent = "";
     calls.showError(err.message);
   }
 }
