@@ -103,6 +103,7 @@ type Phone struct {
 	dialing  map[string]*webLeg // dial legs the engine has not taken yet
 	partners map[string]*partnerCard
 	owners   map[string]int64 // call id -> the agent it belonged to at its last snapshot
+	looked   map[string]bool  // calls whose partner was looked up (findCaller)
 	closed   bool
 
 	wg sync.WaitGroup // connections' goroutines and leg timers' work
@@ -129,7 +130,7 @@ func New(cfg Config, deps Deps) (*Phone, error) {
 	}
 	return &Phone{
 		cfg: cfg, deps: deps, log: deps.Log, api: api,
-		conns: map[*conn]struct{}{}, legs: map[string]*webLeg{}, legByKey: map[legKey]*webLeg{}, dialing: map[string]*webLeg{}, partners: map[string]*partnerCard{}, owners: map[string]int64{},
+		conns: map[*conn]struct{}{}, legs: map[string]*webLeg{}, legByKey: map[legKey]*webLeg{}, dialing: map[string]*webLeg{}, partners: map[string]*partnerCard{}, owners: map[string]int64{}, looked: map[string]bool{},
 	}, nil
 }
 
@@ -203,6 +204,7 @@ func (p *Phone) Watch(s switchboard.Snapshot) {
 	if s.State == switchboard.StateEnded {
 		delete(p.owners, s.ID)
 		delete(p.partners, s.ID)
+		delete(p.looked, s.ID)
 	} else {
 		p.owners[s.ID] = s.UserID
 	}
@@ -218,6 +220,45 @@ func (p *Phone) Watch(s switchboard.Snapshot) {
 	}
 	msg := callMsg{Type: "call", Call: p.callJSON(s)}
 	p.broadcast(func(c *conn) bool { return c.user.ID == s.UserID || c.supervisor() }, msg)
+	if s.PartnerID == 0 && s.Number != "" && s.State != switchboard.StateEnded {
+		p.findCaller(s)
+	}
+}
+
+// findCaller looks up, once per call and off the call's goroutine, the
+// partner of a call that the engine did not name (an incoming call), so
+// that pages (the supervisors' live calls too) show who it is.
+func (p *Phone) findCaller(s switchboard.Snapshot) {
+	p.mu.Lock()
+	if p.looked[s.ID] || p.closed || p.deps.FindPartner == nil {
+		p.mu.Unlock()
+		return
+	}
+	p.looked[s.ID] = true
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go func() {
+		defer p.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		card := p.partnerCard(ctx, s.ID, switchboard.Snapshot{ID: s.ID, Number: s.Number})
+		if card == nil {
+			return
+		}
+		eng := p.engine()
+		if eng == nil {
+			return
+		}
+		now, ok := eng.LiveCall(s.ID)
+		if !ok || now.State == switchboard.StateEnded {
+			p.mu.Lock()
+			delete(p.partners, s.ID) // ended meanwhile: nothing keeps it
+			p.mu.Unlock()
+			return
+		}
+		msg := callMsg{Type: "call", Call: p.callJSON(now)}
+		p.broadcast(func(c *conn) bool { return c.user.ID == now.UserID || c.supervisor() }, msg)
+	}()
 }
 
 // OnDTMF is the engine's digit hook (switchboard.Deps.OnDTMF): the digit
@@ -444,9 +485,9 @@ func (p *Phone) ring(ctx context.Context, ext string, req switchboard.DialReques
 // partnerCard finds the caller's partner for an incoming call, once per call.
 func (p *Phone) partnerCard(ctx context.Context, call string, s switchboard.Snapshot) *partnerCard {
 	p.mu.Lock()
-	card, ok := p.partners[call]
+	card := p.partners[call]
 	p.mu.Unlock()
-	if ok || p.deps.FindPartner == nil || s.Number == "" {
+	if card != nil || p.deps.FindPartner == nil || s.Number == "" {
 		return card
 	}
 	pa, err := p.deps.FindPartner(ctx, s.Number)
@@ -459,9 +500,11 @@ func (p *Phone) partnerCard(ctx context.Context, call string, s switchboard.Snap
 			card.Phones = append(card.Phones, partnerPhone{Type: ph.Type, Number: ph.Number})
 		}
 	}
-	p.mu.Lock()
-	p.partners[call] = card
-	p.mu.Unlock()
+	if card != nil {
+		p.mu.Lock()
+		p.partners[call] = card
+		p.mu.Unlock()
+	}
 	return card
 }
 

@@ -314,3 +314,23 @@ func TestConsultThenConnectBetweenPages(t *testing.T) {
 	waitFor(t, 5*time.Second, "bob's audio at the party", func() bool { return echo.packets.Load() >= before+15 })
 	waitFor(t, 5*time.Second, "the party's audio in bob's page", func() bool { return bob.received.Load() >= 15 })
 }
+
+// A call to a number the engine did not name a partner for shows the
+// partner found by the number on the pages (and the supervisors').
+func TestCallSnapshotsNameThePartner(t *testing.T) {
+	r := newRig(t, Config{})
+	alice := r.open("alice")
+	sam := r.open("sam")
+	sdp, _ := alice.offer("legA")
+	alice.send(map[string]any{"type": "dial", "leg": "legA", "sdp": sdp, "number": "+3225550199"})
+	alice.setAnswer(alice.expect("sdp", 5*time.Second)["sdp"].(string))
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pg := range []*page{alice, sam} {
+		for {
+			c := pg.expect("call", time.Until(deadline))["call"].(map[string]any)
+			if c["partner_name"] == "Grace Hopper" && c["partner_id"] == float64(42) {
+				break
+			}
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"phoned/auth"
 	"phoned/comm"
+	"phoned/crm"
 	"phoned/media"
 	"phoned/switchboard"
 )
@@ -64,6 +65,12 @@ func newRig(t *testing.T, cfg Config) *rig {
 			return switchboard.OutboundRequest{Agent: switchboard.Agent{UserID: u.ID, Login: u.Login, Name: u.Name, Extension: u.Extension}, Target: tg.Number}, nil
 		},
 		QueueVersion: version.Load,
+		FindPartner: func(_ context.Context, number string) (*crm.Partner, error) {
+			if number == "+3225550199" {
+				return &crm.Partner{ID: 42, Name: "Grace Hopper", Company: "Navy", Phones: []crm.Phone{{Type: "work", Number: number}}}, nil
+			}
+			return nil, nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
