@@ -230,9 +230,9 @@ type echoCall struct {
 	// reanswerHold answers re-INVITEs (hold and resume) with the reverse
 	// direction; without it they are refused (488).
 	reanswerHold bool
-	mu       sync.Mutex
-	pts      map[uint8]int // payload types received
-	from     netip.AddrPort
+	mu           sync.Mutex
+	pts          map[uint8]int // payload types received
+	from         netip.AddrPort
 }
 
 func (c *echoCall) echo() {
