@@ -51,15 +51,16 @@ type Replaceable interface {
 
 // consult is a consult call under way. It belongs to the call's owner.
 type consult struct {
-	target dialTarget
-	ring   *ringGroup
-	conn   *media.RTPConn // the target's RTP socket, until its leg owns it
-	sess   *media.Session
-	out    Outgoing     // the target, once it answered
-	leg    *media.Leg   // its RTP leg
-	relay  *media.Relay // agent <-> target
-	timer  *time.Timer
-	cancel context.CancelFunc // the REFER's wait, while completing
+	target  dialTarget
+	ring    *ringGroup
+	conn    *media.RTPConn // the target's RTP socket, until its leg owns it
+	legConn *media.RTPConn // the socket its UDP leg owns (nil for a browser), for re-offers
+	sess    *media.Session
+	out     Outgoing     // the target, once it answered
+	leg     *media.Leg   // its RTP leg
+	relay   *media.Relay // agent <-> target
+	timer   *time.Timer
+	cancel  context.CancelFunc // the REFER's wait, while completing
 }
 
 // Consult puts the remote party of an answered call on hold and calls
@@ -215,6 +216,9 @@ func (e *Engine) consultAnswered(c *Call, p *remoteParty, co *consult, out Outgo
 		}
 	} else if err == nil {
 		co.leg, err = media.NewLeg(co.conn, media.LegConfig{Media: n, AllowAnySource: true})
+		if err == nil {
+			co.legConn = co.conn
+		}
 	}
 	if err == nil {
 		co.conn = nil // the leg owns it (or it was closed)
@@ -367,13 +371,17 @@ func (e *Engine) bridgeConsult(c *Call, p *remoteParty) {
 		c.update(func(s *Snapshot) { s.State = StateAnswered })
 		return
 	}
-	b.relay, b.agent, b.agentConn = r, co.leg, nil
+	b.relay, b.agent, b.agentConn = r, co.leg, co.legConn
 	b.applyInactivity()
 	_ = old.Close()
 	p.consult = nil
 	co.timer.Stop()
 	e.transferred(c, co.target)
 	c.ctl.swapAgent(co.out)
+	if co.legConn != nil {
+		// The target's own re-INVITEs (it holds) are answered from now on.
+		e.takeReoffers(c, co.out, &remoteParty{sig: co.out, sess: co.sess, media: b, agentSide: true})
+	}
 	c.update(func(s *Snapshot) {
 		s.State = StateAnswered
 		s.Consult = nil

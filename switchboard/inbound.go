@@ -228,6 +228,7 @@ func (ic *inbound) callerGone() {
 		// CANCEL before the answer: the devices are cancelled by cleanup.
 		ic.ev.end(comm.OutcomeMissed, 487, HangupCaller, nil)
 	} else {
+		ic.e.leftForTransfer(ic.c, ic.caller)
 		_ = ic.answered.Hangup(ic.c.Context())
 		ic.ev.end(comm.OutcomeAnswered, 200, HangupCaller, ic.media.quality())
 	}

@@ -369,6 +369,7 @@ func (oc *outbound) calleeGone() {
 	if oc.ev.ended {
 		return
 	}
+	oc.e.leftForTransfer(oc.c, oc.calleeP)
 	_ = oc.agentOut.Hangup(oc.c.Context())
 	oc.ev.end(comm.OutcomeAnswered, 200, HangupCallee, oc.media.quality())
 	oc.c.End(errors.New("the callee hung up"))

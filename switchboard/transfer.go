@@ -212,6 +212,19 @@ func (e *Engine) transferred(c *Call, t dialTarget) {
 	}
 }
 
+// leftForTransfer: the remote party hangs up while it has a REFER of
+// phoned's in hand. Many phones do so as soon as their new call is up,
+// before (or instead of) the NOTIFY with its 200: the call was
+// transferred.
+func (e *Engine) leftForTransfer(c *Call, p *remoteParty) {
+	if p == nil || p.transfer == nil || p.transfer.ring != nil {
+		return
+	}
+	tr := p.transfer
+	tr.finish(nil)
+	e.transferred(c, tr.target)
+}
+
 // abandonTransfer leaves the call as it was before the transfer.
 func (e *Engine) abandonTransfer(c *Call, p *remoteParty) {
 	p.stopTransfer()
@@ -314,6 +327,7 @@ func (e *Engine) targetAnswered(c *Call, p *remoteParty, out Outgoing, answer []
 	tr.finish(nil)
 	e.transferred(c, tr.target)
 	c.ctl.swapAgent(out)
+	e.takeReoffers(c, out, &remoteParty{sig: out, sess: tr.sess, media: p.media, agentSide: true})
 	c.update(func(s *Snapshot) {
 		s.State = StateAnswered
 		if a := tr.target.agent; a.UserID != 0 {

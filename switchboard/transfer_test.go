@@ -151,3 +151,31 @@ func TestTransferRefusals(t *testing.T) {
 		}
 	}
 }
+
+// The partner took the REFER and hangs up before its NOTIFY says how the
+// transfer went (many phones do): the call was transferred.
+func TestRemotePartyHangsUpWithTheREFER(t *testing.T) {
+	r := newOutRig(t, 5*time.Second, 5*time.Second)
+	id, callee := bridgedCall(t, r)
+	block := make(chan struct{})
+	defer close(block)
+	callee.mu.Lock()
+	callee.refer = func(ReferTarget) error { <-block; return nil }
+	callee.mu.Unlock()
+	if err := r.e.Transfer(context.Background(), id, TransferRequest{Extension: "102"}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, r.e, id, StateTransferring)
+	close(callee.gone) // its BYE, no NOTIFY
+	end := waitEnd(t, r.rig)
+	if end.Outcome != comm.OutcomeTransferred || end.HangupBy != comm.HangupBy(HangupCallee) {
+		t.Fatalf("event end %+v", end)
+	}
+	r.events.mu.Lock()
+	targets := r.events.targets
+	r.events.mu.Unlock()
+	if len(targets) != 1 || targets[0] != "102" {
+		t.Fatalf("event targets %v", targets)
+	}
+	hungUp(t, r.dialer.outs["sip:101@desk"], "alice's phone")
+}
