@@ -282,6 +282,10 @@ func (c *conn) dial(ctx context.Context, m inMsg) {
 		c.fail(m, "failed", "calls are not available: phoned runs without its call engine")
 		return
 	}
+	if n := c.p.legsOf(c.user.ID); n >= maxLegsPerAgent {
+		c.fail(m, "busy", "you have too many calls in the browser already: hang one up first")
+		return
+	}
 	req, err := c.p.deps.Outbound(ctx, c.who, DialTarget{CallID: m.CallID, PartnerID: m.PartnerID, Number: m.Number})
 	if err != nil {
 		code, words := refusal(err)
@@ -390,6 +394,29 @@ func (c *conn) hangup(ctx context.Context, m inMsg) {
 	if err := eng.Hangup(ctx, m.Call); err != nil && !errors.Is(err, switchboard.ErrNoCall) {
 		c.fail(m, "failed", "hanging up: "+err.Error())
 	}
+}
+
+// maxLegsPerAgent bounds an agent's browser legs (calls, consults, one on
+// hold): a page that loops on dial must not fill phoned with
+// PeerConnections and calls.
+const maxLegsPerAgent = 4
+
+// legsOf counts an agent's browser legs, live or being dialled.
+func (p *Phone) legsOf(user int64) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seen := map[*webLeg]bool{}
+	for _, l := range p.legs {
+		if l.user == user {
+			seen[l] = true
+		}
+	}
+	for _, l := range p.dialing {
+		if l.user == user {
+			seen[l] = true
+		}
+	}
+	return len(seen)
 }
 
 // legOf returns the browser leg of a call.

@@ -2,6 +2,7 @@ package webphone
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -332,5 +333,24 @@ func TestCallSnapshotsNameThePartner(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// A page cannot pile up calls: past maxLegsPerAgent browser legs a dial
+// is refused in words.
+func TestTooManyBrowserCallsAreRefused(t *testing.T) {
+	r := newRig(t, Config{})
+	pg := r.open("alice")
+	for i := 0; i < maxLegsPerAgent; i++ {
+		leg := fmt.Sprintf("leg%d", i)
+		sdp, _ := pg.offer(leg)
+		pg.send(map[string]any{"type": "dial", "req": fmt.Sprintf("r%d", i), "leg": leg, "sdp": sdp, "number": fmt.Sprintf("+32255501%02d", i)})
+		pg.expect("sdp", 5*time.Second)
+	}
+	sdp, _ := pg.offer("legz")
+	pg.send(map[string]any{"type": "dial", "req": "rz", "leg": "legz", "sdp": sdp, "number": "+3225550120"})
+	m := pg.expect("error", 5*time.Second)
+	if m["req"] != "rz" || m["code"] != "busy" {
+		t.Fatalf("fifth dial: %v", m)
 	}
 }
