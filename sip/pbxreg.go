@@ -120,8 +120,10 @@ type PBXRegistrar struct {
 	observe   func(PBXState) // tests: sees every update, nil otherwise
 	served    atomic.Bool
 
-	mu     sync.Mutex // guards the following
-	states []PBXState // by index of cfg.Accounts
+	resync chan []PBXAccount // SetAccounts while serving: the newest list
+
+	mu     sync.Mutex  // guards the following
+	states []*PBXState // one per account, in the order they came
 }
 
 // NewPBXRegistrar checks cfg and returns a registrar that registers
@@ -146,13 +148,13 @@ func NewPBXRegistrar(cfg PBXConfig, srv *Server, log *slog.Logger) (*PBXRegistra
 		srv:       srv,
 		log:       log.With("component", "pbx", "pbx", cfg.URI),
 		jitter:    rand.Float64,
-		states:    make([]PBXState, len(cfg.Accounts)),
+		resync:    make(chan []PBXAccount, 1),
 	}
 	if t, _ := registrar.UriParams.Get("transport"); strings.EqualFold(t, "tcp") {
 		r.transport = "TCP"
 	}
-	for i, a := range cfg.Accounts {
-		r.states[i] = PBXState{Extension: a.Extension, Username: a.Username, State: PBXRegistering}
+	for _, a := range cfg.Accounts {
+		r.states = append(r.states, &PBXState{Extension: a.Extension, Username: a.Username, State: PBXRegistering})
 	}
 	return r, nil
 }
@@ -167,34 +169,9 @@ func (c PBXConfig) withDefaults() (PBXConfig, gosip.Uri, error) {
 	if err != nil {
 		return bad("URI %q: %v", c.URI, err)
 	}
-	if len(c.Accounts) == 0 {
-		return bad("has no account to register")
-	}
-	accounts := make([]PBXAccount, len(c.Accounts))
-	users, exts := map[string]bool{}, map[string]bool{}
-	for i, a := range c.Accounts {
-		if a.Extension == "" {
-			a.Extension = a.Username
-		}
-		if a.Username == "" {
-			a.Username = a.Extension
-		}
-		if err := CheckDialString(a.Extension); err != nil {
-			return bad("account %d: extension: %v", i+1, err)
-		}
-		if err := CheckDialString(a.Username); err != nil {
-			return bad("account %d: username: %v", i+1, err)
-		}
-		// The password only enters a hash, but one with a line break is
-		// a mistake of the configuration, best said at start.
-		if hasControl(a.Password) {
-			return bad("account %q: the password has a control character (CR, LF...)", a.Username)
-		}
-		if users[a.Username] || exts[a.Extension] {
-			return bad("account %q (extension %q) is listed twice", a.Username, a.Extension)
-		}
-		users[a.Username], exts[a.Extension] = true, true
-		accounts[i] = a
+	accounts, err := normalizeAccounts(c.Accounts)
+	if err != nil {
+		return bad("%v", err)
 	}
 	c.Accounts = accounts
 	for _, d := range []struct {
@@ -231,6 +208,40 @@ func (c PBXConfig) withDefaults() (PBXConfig, gosip.Uri, error) {
 		c.Now = time.Now
 	}
 	return c, uri, nil
+}
+
+// normalizeAccounts fills each account's defaults and checks them: a
+// valid extension and username, no control character in the password,
+// none listed twice. No account is fine: agents may come later
+// (SetAccounts).
+func normalizeAccounts(in []PBXAccount) ([]PBXAccount, error) {
+	accounts := make([]PBXAccount, len(in))
+	users, exts := map[string]bool{}, map[string]bool{}
+	for i, a := range in {
+		if a.Extension == "" {
+			a.Extension = a.Username
+		}
+		if a.Username == "" {
+			a.Username = a.Extension
+		}
+		if err := CheckDialString(a.Extension); err != nil {
+			return nil, fmt.Errorf("account %d: extension: %v", i+1, err)
+		}
+		if err := CheckDialString(a.Username); err != nil {
+			return nil, fmt.Errorf("account %d: username: %v", i+1, err)
+		}
+		// The password only enters a hash, but one with a line break is
+		// a mistake of the configuration, best said at once.
+		if hasControl(a.Password) {
+			return nil, fmt.Errorf("account %q: the password has a control character (CR, LF...)", a.Username)
+		}
+		if users[a.Username] || exts[a.Extension] {
+			return nil, fmt.Errorf("account %q (extension %q) is listed twice", a.Username, a.Extension)
+		}
+		users[a.Username], exts[a.Extension] = true, true
+		accounts[i] = a
+	}
+	return accounts, nil
 }
 
 // maxExpires is the largest expiry SIP can say (2^32-1 s).
@@ -289,21 +300,125 @@ func (r *PBXRegistrar) Serve(ctx context.Context) error {
 	select {
 	case <-r.srv.Ready():
 	case <-ctx.Done():
-		for i := range r.cfg.Accounts {
-			r.update(i, func(s *PBXState) { s.State = PBXUnregistered })
+		r.mu.Lock()
+		for _, s := range r.states {
+			s.State = PBXUnregistered
 		}
+		r.mu.Unlock()
 		return nil
 	}
 	if r.transport == "UDP" {
 		r.srv.waitUDPListener(ctx)
 	}
-	var wg sync.WaitGroup
-	for i, acct := range r.cfg.Accounts {
-		l := &pbxLine{r: r, i: i, acct: acct, callID: gosip.GenerateTagN(24) + "@phoned", fromTag: gosip.GenerateTagN(16), expires: r.cfg.Expires}
-		wg.Go(func() { l.registerLoop(ctx) })
+	lines := map[string]*lineRun{}
+	r.mu.Lock()
+	for k, acct := range r.cfg.Accounts {
+		lines[acct.Username] = r.startLine(ctx, acct, r.states[k])
 	}
-	wg.Wait()
-	return nil
+	r.mu.Unlock()
+	for {
+		select {
+		case <-ctx.Done():
+			for _, l := range lines {
+				<-l.done
+			}
+			return nil
+		case accounts := <-r.resync:
+			r.apply(ctx, lines, accounts)
+		}
+	}
+}
+
+// lineRun is one account's registration loop while Serve runs.
+type lineRun struct {
+	acct   PBXAccount
+	st     *PBXState
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startLine starts registering acct, its state in st. r.mu is held.
+func (r *PBXRegistrar) startLine(ctx context.Context, acct PBXAccount, st *PBXState) *lineRun {
+	lctx, cancel := context.WithCancel(ctx)
+	run := &lineRun{acct: acct, st: st, cancel: cancel, done: make(chan struct{})}
+	l := &pbxLine{r: r, st: st, acct: acct, callID: gosip.GenerateTagN(24) + "@phoned", fromTag: gosip.GenerateTagN(16), expires: r.cfg.Expires}
+	go func() {
+		defer close(run.done)
+		l.registerLoop(lctx)
+	}()
+	return run
+}
+
+// SetAccounts replaces the accounts registered: new ones register, gone
+// ones un-register, changed ones (password, extension) register afresh.
+// Before Serve it only sets them. It is safe for concurrent use.
+func (r *PBXRegistrar) SetAccounts(accounts []PBXAccount) error {
+	accounts, err := normalizeAccounts(accounts)
+	if err != nil {
+		return fmt.Errorf("%w: PBX %v", ErrInvalidConfig, err)
+	}
+	if !r.served.Load() {
+		r.mu.Lock()
+		if !r.served.Load() {
+			r.cfg.Accounts = accounts
+			r.states = r.states[:0]
+			for _, a := range accounts {
+				r.states = append(r.states, &PBXState{Extension: a.Extension, Username: a.Username, State: PBXRegistering})
+			}
+			r.mu.Unlock()
+			return nil
+		}
+		r.mu.Unlock()
+	}
+	for {
+		select {
+		case r.resync <- accounts:
+			return nil
+		default:
+			select { // a list not applied yet: the newest wins
+			case <-r.resync:
+			default:
+			}
+		}
+	}
+}
+
+// apply moves the running lines to accounts, on Serve's goroutine.
+func (r *PBXRegistrar) apply(ctx context.Context, lines map[string]*lineRun, accounts []PBXAccount) {
+	want := map[string]PBXAccount{}
+	for _, a := range accounts {
+		want[a.Username] = a
+	}
+	for user, l := range lines {
+		if a, ok := want[user]; ok && a == l.acct {
+			continue
+		}
+		// Gone or changed: withdraw the binding first (a new REGISTER
+		// of the same Contact must not be undone by it).
+		l.cancel()
+		<-l.done
+		delete(lines, user)
+		r.mu.Lock()
+		for k, s := range r.states {
+			if s == l.st {
+				r.states = append(r.states[:k], r.states[k+1:]...)
+				break
+			}
+		}
+		r.mu.Unlock()
+		r.log.Info("PBX account withdrawn", "user", user)
+	}
+	for _, a := range accounts {
+		if _, ok := lines[a.Username]; ok {
+			continue
+		}
+		st := &PBXState{Extension: a.Extension, Username: a.Username, State: PBXRegistering}
+		r.mu.Lock()
+		r.states = append(r.states, st)
+		lines[a.Username] = r.startLine(ctx, a, st)
+		r.mu.Unlock()
+		r.log.Info("PBX account added", "user", a.Username)
+	}
 }
 
 // States returns the state of every registration, in the order of
@@ -311,16 +426,20 @@ func (r *PBXRegistrar) Serve(ctx context.Context) error {
 func (r *PBXRegistrar) States() []PBXState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]PBXState(nil), r.states...)
+	out := make([]PBXState, len(r.states))
+	for k, s := range r.states {
+		out[k] = *s
+	}
+	return out
 }
 
 // update changes registration i and logs it when its state or status
 // changed: once per change, not on every refresh or retry.
-func (r *PBXRegistrar) update(i int, change func(*PBXState)) {
+func (r *PBXRegistrar) update(st *PBXState, change func(*PBXState)) {
 	r.mu.Lock()
-	old := r.states[i]
-	change(&r.states[i])
-	now := r.states[i]
+	old := *st
+	change(st)
+	now := *st
 	r.mu.Unlock()
 	if r.observe != nil {
 		r.observe(now)

@@ -20,7 +20,7 @@ import (
 // pbxLine is one account's registration, owned by its registerLoop.
 type pbxLine struct {
 	r       *PBXRegistrar
-	i       int
+	st      *PBXState // its state in the registrar's list
 	acct    PBXAccount
 	callID  string // the same for every REGISTER of the line (RFC 3261 §10.2)
 	fromTag string
@@ -46,14 +46,14 @@ func (l *pbxLine) registerLoop(ctx context.Context) {
 		if out.err == nil {
 			failures, held = 0, true
 			wait = refreshAfter(out.granted, r.jitter())
-			r.update(l.i, func(s *PBXState) {
+			r.update(l.st, func(s *PBXState) {
 				s.State, s.LastError, s.LastStatus = PBXRegistered, "", out.status
 				s.ExpiresAt, s.NextAttempt = now.Add(out.granted), now.Add(wait)
 			})
 		} else {
 			failures++
 			wait = backoff(failures, r.cfg.RetryMin, r.cfg.RetryMax, r.jitter())
-			r.update(l.i, func(s *PBXState) {
+			r.update(l.st, func(s *PBXState) {
 				s.State, s.LastError, s.LastStatus = PBXFailed, out.err.Error(), out.status
 				s.NextAttempt = now.Add(wait)
 			})
@@ -77,7 +77,7 @@ func (l *pbxLine) registerLoop(ctx context.Context) {
 		cancel()
 		unregErr, status = out.err, out.status
 	}
-	r.update(l.i, func(s *PBXState) {
+	r.update(l.st, func(s *PBXState) {
 		s.State, s.ExpiresAt, s.NextAttempt = PBXUnregistered, time.Time{}, time.Time{}
 		s.LastError, s.LastStatus = "", status
 		if unregErr != nil {

@@ -551,7 +551,6 @@ func TestPBXConfig(t *testing.T) {
 		{"transport", PBXConfig{URI: "sip:pbx.example.com;transport=sctp", Accounts: acct}, "transport"},
 		{"unknown parameter", PBXConfig{URI: "sip:pbx.example.com;maddr=10.0.0.1", Accounts: acct}, "maddr"},
 		{"header injection", PBXConfig{URI: "sip:pbx.example.com\r\nX: 1", Accounts: acct}, "control"},
-		{"no account", PBXConfig{URI: "sip:pbx.example.com"}, "no account"},
 		{"no extension nor user", PBXConfig{URI: "sip:pbx.example.com", Accounts: []PBXAccount{{Password: "x"}}}, "extension"},
 		{"bad extension", PBXConfig{URI: "sip:pbx.example.com", Accounts: []PBXAccount{{Extension: "201\r\nX: 1"}}}, "extension"},
 		{"bad username", PBXConfig{URI: "sip:pbx.example.com", Accounts: []PBXAccount{{Extension: "201", Username: `a"b`}}}, "username"},
@@ -646,5 +645,49 @@ func TestPBXAccountsFor(t *testing.T) {
 	dir.err = errors.New("disk on fire")
 	if _, _, err := PBXAccountsFor(context.Background(), dir, []string{"201"}); err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("directory failure: %v", err)
+	}
+}
+
+// Agents added or removed while phoned runs: SetAccounts registers the
+// new extension, un-registers the one that went, and leaves the others
+// alone.
+func TestPBXAccountsChangeWhileServing(t *testing.T) {
+	pbx := startFakePBX(t, map[string]string{"201": "secret201", "202": "secret202"})
+	phoned := serve(t, Config{})
+	run := startRegistrar(t, phoned.s, PBXConfig{URI: "sip:" + pbx.addr})
+	if got := run.r.States(); len(got) != 0 {
+		t.Fatalf("states with no account: %+v", got)
+	}
+	if err := run.r.SetAccounts([]PBXAccount{{Extension: "201", Password: "secret201"}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := run.waitFor(t, PBXRegistered); st.Extension != "201" {
+		t.Fatalf("registered %+v", st)
+	}
+	if err := run.r.SetAccounts([]PBXAccount{{Extension: "201", Password: "secret201"}, {Extension: "202", Password: "secret202"}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := run.waitFor(t, PBXRegistered); st.Extension != "202" {
+		t.Fatalf("registered %+v, want 202", st)
+	}
+	if err := run.r.SetAccounts([]PBXAccount{{Extension: "202", Password: "secret202"}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := run.waitFor(t, PBXUnregistered); st.Extension != "201" {
+		t.Fatalf("un-registered %+v, want 201", st)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := run.r.States()
+		if len(got) == 1 && got[0].Extension == "202" && got[0].State == PBXRegistered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states %+v, want 202 alone, registered", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := run.r.SetAccounts([]PBXAccount{{Extension: "20\r\n1"}}); err == nil {
+		t.Fatal("an account with CR/LF was taken")
 	}
 }

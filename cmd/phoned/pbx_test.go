@@ -51,6 +51,10 @@ func TestKamailioPBXModeRegistersAndCallsFlowThroughIt(t *testing.T) {
 	if ev.Outcome != comm.OutcomeAnswered || ev.Direction != comm.DirectionIn || ev.DurationSeconds() < 5 || len(ev.Parties) != 1 {
 		t.Fatalf("event %+v", ev)
 	}
+
+	// An agent added while phoned runs is registered with the PBX too.
+	r.addAgent("bob", "202")
+	kam.WaitLog(15*time.Second, "REGISTER 202")
 }
 
 // The other way through Kamailio: ann's click-to-dial to an outside

@@ -158,6 +158,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 			defer sipUsers.Done()
 			return pbxReg.Serve(gctx)
 		})
+		if cfg.PBXUser == "" {
+			g.Go(func() error { return followAgents(gctx, st, cfg, pbxReg, log) })
+		}
 	}
 	g.Go(func() error {
 		sipUsers.Wait()
@@ -225,14 +228,43 @@ func pbxAccounts(ctx context.Context, st *store.Store, cfg serveConfig, log *slo
 	if err != nil {
 		return nil, err
 	}
-	if len(skipped) > 0 {
+	if len(skipped) > 0 && log != nil {
 		log.Warn("PBX mode: extensions without a SIP password are not registered", "extensions", skipped)
 	}
-	if len(accounts) == 0 {
-		return nil, errors.New("--pbx: no active agent has an extension with a SIP password (or give --pbx-user)")
+	if len(accounts) == 0 && log != nil {
+		log.Warn("PBX mode: no active agent has an extension with a SIP password yet; they register as they are added (or give --pbx-user)")
 	}
 	return accounts, nil
 }
+
+// followAgents keeps the PBX registrations in step with the agents: an
+// agent added, given an extension or a SIP password, deactivated or
+// removed while phoned runs is registered or withdrawn within
+// agentsPoll. It returns when ctx ends.
+func followAgents(ctx context.Context, st *store.Store, cfg serveConfig, reg *sip.PBXRegistrar, log *slog.Logger) error {
+	t := time.NewTicker(agentsPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		accounts, err := pbxAccounts(ctx, st, cfg, nil)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("PBX mode: reading the agents' accounts", "err", err)
+			}
+			continue
+		}
+		if err := reg.SetAccounts(accounts); err != nil {
+			log.Warn("PBX mode: an agent's account cannot be registered", "err", err)
+		}
+	}
+}
+
+// agentsPoll is how often PBX mode re-reads the agents' accounts.
+const agentsPoll = 3 * time.Second
 
 // sessionJanitor deletes expired sessions every hour until ctx ends.
 func sessionJanitor(ctx context.Context, st *store.Store, log *slog.Logger) error {
