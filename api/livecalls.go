@@ -193,6 +193,14 @@ func (s *Server) setHold(w http.ResponseWriter, r *http.Request, p auth.Principa
 // event ends transferred or forwarded). A transfer that fails leaves the
 // call as it was.
 func (s *Server) transferLiveCall(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	return s.targetAction(w, r, p, CallControl.Transfer)
+}
+
+// targetAction runs act, an action of a live call towards an extension
+// or a number (transfer, consult), for POST .../{id}/<action>: 202 once
+// it is under way.
+func (s *Server) targetAction(w http.ResponseWriter, r *http.Request, p auth.Principal,
+	act func(CallControl, context.Context, string, switchboard.TransferRequest) error) error {
 	cc, snap, err := s.ownLiveCall(r, p)
 	if err != nil {
 		return err
@@ -201,10 +209,25 @@ func (s *Server) transferLiveCall(w http.ResponseWriter, r *http.Request, p auth
 	if err != nil {
 		return err
 	}
-	if err := callActionError(cc.Transfer(r.Context(), snap.ID, tr), field); err != nil {
+	if err := callActionError(act(cc, r.Context(), snap.ID, tr), field); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// callAction runs act, an action of a live call without a body
+// (completing or cancelling a consult), answering status when done.
+func (s *Server) callAction(w http.ResponseWriter, r *http.Request, p auth.Principal,
+	act func(CallControl, context.Context, string) error, status int) error {
+	cc, snap, err := s.ownLiveCall(r, p)
+	if err != nil {
+		return err
+	}
+	if err := callActionError(act(cc, r.Context(), snap.ID), ""); err != nil {
+		return err
+	}
+	w.WriteHeader(status)
 	return nil
 }
 
@@ -264,46 +287,18 @@ func callActionError(err error, field string) error {
 // calls the target for the agent (attended transfer, first half). 202
 // once the target rings; the live call shows the consult.
 func (s *Server) consultLiveCall(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	cc, snap, err := s.ownLiveCall(r, p)
-	if err != nil {
-		return err
-	}
-	tr, field, err := transferBody(w, r)
-	if err != nil {
-		return err
-	}
-	if err := callActionError(cc.Consult(r.Context(), snap.ID, tr), field); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return s.targetAction(w, r, p, CallControl.Consult)
 }
 
 // completeConsult answers POST /api/live-calls/{id}/consult/transfer:
 // the remote party goes to the consulted party (a REFER with Replaces; if
 // refused, phoned bridges the two). 202 once under way.
 func (s *Server) completeConsult(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	cc, snap, err := s.ownLiveCall(r, p)
-	if err != nil {
-		return err
-	}
-	if err := callActionError(cc.CompleteConsult(r.Context(), snap.ID), ""); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return s.callAction(w, r, p, CallControl.CompleteConsult, http.StatusAccepted)
 }
 
 // cancelConsult answers POST /api/live-calls/{id}/consult/cancel: the
 // consult call is hung up and the remote party taken off hold. 204.
 func (s *Server) cancelConsult(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	cc, snap, err := s.ownLiveCall(r, p)
-	if err != nil {
-		return err
-	}
-	if err := callActionError(cc.CancelConsult(r.Context(), snap.ID), ""); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.callAction(w, r, p, CallControl.CancelConsult, http.StatusNoContent)
 }

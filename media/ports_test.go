@@ -64,12 +64,9 @@ func TestPortAllocatorPairsAndExhaustion(t *testing.T) {
 
 func TestPortAllocatorGoesRoundAndSkipsBusyPorts(t *testing.T) {
 	// Another process holds the first pair's RTP port.
-	busy, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(localhost, 31200)))
-	if err != nil {
-		t.Skipf("cannot hold port 31200: %v", err)
-	}
+	base, busy := freeRange(t, 10)
 	defer busy.Close()
-	a, err := NewPortAllocator(PortRange{Min: 31200, Max: 31209})
+	a, err := NewPortAllocator(PortRange{Min: base, Max: base + 9})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +74,8 @@ func TestPortAllocatorGoesRoundAndSkipsBusyPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c1.LocalAddr().Port() != 31202 {
-		t.Errorf("first: %d, want 31202 past the busy port", c1.LocalAddr().Port())
+	if c1.LocalAddr().Port() != base+2 {
+		t.Errorf("first: %d, want %d past the busy port", c1.LocalAddr().Port(), base+2)
 	}
 	c1.Close()
 	// A port just released rests: the next socket takes the next pair.
@@ -87,12 +84,40 @@ func TestPortAllocatorGoesRoundAndSkipsBusyPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	if c2.LocalAddr().Port() != 31204 {
-		t.Errorf("second: %d, want 31204", c2.LocalAddr().Port())
+	if c2.LocalAddr().Port() != base+4 {
+		t.Errorf("second: %d, want %d", c2.LocalAddr().Port(), base+4)
 	}
 	if a.InUse() != 1 {
 		t.Errorf("in use %d", a.InUse())
 	}
+}
+
+// freeRange finds n consecutive free UDP ports on localhost from an even
+// base, outside the ranges other tests of the tree use, and returns the
+// base with a socket holding it (the other ports are free again).
+func freeRange(t *testing.T, n uint16) (uint16, *net.UDPConn) {
+	t.Helper()
+	for base := uint16(52000); base < 60000; base += 64 {
+		var held []*net.UDPConn
+		for p := base; p < base+n; p++ {
+			c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(localhost, p)))
+			if err != nil {
+				break
+			}
+			held = append(held, c)
+		}
+		if len(held) == int(n) {
+			for _, c := range held[1:] {
+				c.Close()
+			}
+			return base, held[0]
+		}
+		for _, c := range held {
+			c.Close()
+		}
+	}
+	t.Fatal("no 10 free UDP ports in 52000-60000 on localhost")
+	return 0, nil
 }
 
 func TestPortAllocatorBadIP(t *testing.T) {

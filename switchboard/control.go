@@ -50,7 +50,7 @@ func (p *plainCall) cleanup(cause error)   { p.done(cause) }
 func (p *plainCall) event() *callEvent     { return &callEvent{ended: true} }
 func (p *plainCall) transferred()          {}
 func (p *plainCall) swapAgent(Outgoing)    {}
-func (p *plainCall) agentLeg() Outgoing     { return nil }
+func (p *plainCall) agentLeg() Outgoing    { return nil }
 
 // LiveCall returns the snapshot of the live call with this id.
 func (e *Engine) LiveCall(id string) (Snapshot, bool) {
