@@ -2,18 +2,16 @@ package main
 
 import (
 	"encoding/binary"
-	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
+	"phoned/internal/loadua"
 	"phoned/media"
 )
 
@@ -142,13 +140,8 @@ func usSince(sent, now int64) int32 {
 // once with PCMU (and telephone-event) on an echoSock of its own, and
 // ends the echo with the BYE.
 type sipPeer struct {
+	*loadua.Agent
 	addr netip.AddrPort
-	ua   *sipgo.UserAgent
-	conn net.PacketConn
-	log  *os.File
-	wg   sync.WaitGroup
-
-	invites, answered, byes, refused atomic.Int64
 
 	mu    sync.Mutex
 	calls map[string]*echoSock // by Call-ID
@@ -156,97 +149,46 @@ type sipPeer struct {
 }
 
 func startSIPPeer(dir string, n int) (*sipPeer, error) {
-	logFile, err := os.Create(filepath.Join(dir, "sippeer-"+itoa(n)+".log"))
+	p := &sipPeer{calls: map[string]*echoSock{}}
+	a, err := loadua.Start("echo", filepath.Join(dir, "sippeer-"+itoa(n)+".log"), p.answer, p.bye)
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	p := &sipPeer{log: logFile, calls: map[string]*echoSock{}}
-	p.ua, err = sipgo.NewUA(sipgo.WithUserAgent("webrtcload-echo"),
-		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(log)),
-		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(log)))
-	if err != nil {
-		logFile.Close()
-		return nil, err
-	}
-	srv, err := sipgo.NewServer(p.ua, sipgo.WithServerLogger(log))
-	if err != nil {
-		p.close()
-		return nil, err
-	}
-	client, err := sipgo.NewClient(p.ua, sipgo.WithClientLogger(log))
-	if err != nil {
-		p.close()
-		return nil, err
-	}
-	p.conn, err = net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		p.close()
-		return nil, err
-	}
-	p.addr = p.conn.LocalAddr().(*net.UDPAddr).AddrPort()
-	contact := gosip.ContactHeader{Address: gosip.Uri{User: "echo", Host: p.addr.Addr().String(), Port: int(p.addr.Port())}}
-	dialogs := sipgo.NewDialogServerCache(client, contact)
-	srv.OnInvite(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		p.invites.Add(1)
-		refuse := func(status int, reason string) {
-			p.refused.Add(1)
-			_ = tx.Respond(gosip.NewResponseFromRequest(req, status, reason, nil))
-		}
-		offer, err := media.ParseSDP(req.Body())
-		if err != nil {
-			refuse(488, "Not Acceptable Here")
-			return
-		}
-		ds, err := dialogs.ReadInvite(req, tx)
-		if err != nil {
-			refuse(400, "Bad Request")
-			return
-		}
-		e, err := newEchoSock()
-		if err != nil {
-			refuse(503, "Service Unavailable")
-			return
-		}
-		answer, _, err := media.NewSession().Answer(offer, netip.AddrPortFrom(loopback, e.port()), []media.Codec{media.PCMU, media.TelephoneEvent}, media.SendRecv)
-		if err != nil {
-			e.close()
-			refuse(488, "Not Acceptable Here")
-			return
-		}
-		p.mu.Lock()
-		p.calls[req.CallID().Value()] = e
-		p.all = append(p.all, e)
-		p.mu.Unlock()
-		// Returns once the ACK came (or after 64*T1 without one).
-		if err := ds.RespondSDP(answer); err != nil {
-			log.Warn("answer", "err", err)
-			ds.Close()
-			return
-		}
-		p.answered.Add(1)
-	})
-	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) { _ = dialogs.ReadAck(req, tx) })
-	srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		if err := dialogs.ReadBye(req, tx); err != nil {
-			_ = tx.Respond(gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
-			return
-		}
-		p.byes.Add(1)
-		p.mu.Lock()
-		e := p.calls[req.CallID().Value()]
-		delete(p.calls, req.CallID().Value())
-		p.mu.Unlock()
-		if e != nil {
-			e.close()
-		}
-	})
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		_ = srv.ServeUDP(p.conn) // ends when conn is closed
-	}()
+	p.Agent, p.addr = a, a.Addr
 	return p, nil
+}
+
+// answer gives each call an echo socket of its own.
+func (p *sipPeer) answer(req *gosip.Request) ([]byte, int, string) {
+	offer, err := media.ParseSDP(req.Body())
+	if err != nil {
+		return nil, 488, "Not Acceptable Here"
+	}
+	e, err := newEchoSock()
+	if err != nil {
+		return nil, 503, "Service Unavailable"
+	}
+	answer, _, err := media.NewSession().Answer(offer, netip.AddrPortFrom(loopback, e.port()), []media.Codec{media.PCMU, media.TelephoneEvent}, media.SendRecv)
+	if err != nil {
+		e.close()
+		return nil, 488, "Not Acceptable Here"
+	}
+	p.mu.Lock()
+	p.calls[req.CallID().Value()] = e
+	p.all = append(p.all, e)
+	p.mu.Unlock()
+	return answer, 0, ""
+}
+
+// bye ends a call's echo.
+func (p *sipPeer) bye(callID string) {
+	p.mu.Lock()
+	e := p.calls[callID]
+	delete(p.calls, callID)
+	p.mu.Unlock()
+	if e != nil {
+		e.close()
+	}
 }
 
 // echoes are every call's echo so far.
@@ -261,14 +203,5 @@ func (p *sipPeer) shutdown() {
 	for _, e := range p.echoes() {
 		e.close()
 	}
-	p.conn.Close()
-	p.wg.Wait()
-	p.close()
-}
-
-func (p *sipPeer) close() {
-	if p.ua != nil {
-		p.ua.Close()
-	}
-	p.log.Close()
+	p.Shutdown()
 }

@@ -275,10 +275,10 @@ loop:
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for peer.byes.Load() < int64(res.Established) && time.Now().Before(deadline) && ctx.Err() == nil {
+	for peer.Byes.Load() < int64(res.Established) && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(50 * time.Millisecond)
 	}
-	res.SIPByes, res.SIPInvites, res.SIPRefused = peer.byes.Load(), peer.invites.Load(), peer.refused.Load()
+	res.SIPByes, res.SIPInvites, res.SIPRefused = peer.Byes.Load(), peer.Invites.Load(), peer.Refused.Load()
 	for _, b := range bases {
 		b.close()
 	}
