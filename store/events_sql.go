@@ -70,7 +70,33 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		}
 		s.hot[q] = st
 	}
+	// Every incoming call reads the extension's account and its phones.
+	s.hotR = map[string]*sql.Stmt{}
+	for _, q := range []string{qSIPAccount, qSIPBindingsOf} {
+		st, err := s.r.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		s.hotR[q] = st
+	}
 	return nil
+}
+
+// readQuery runs a read on the read pool, through its prepared statement
+// when it has one.
+func (s *Store) readQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := s.hotR[q]; st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.r.QueryContext(ctx, q, args...)
+}
+
+// readQueryRow is readQuery for one row.
+func (s *Store) readQueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := s.hotR[q]; st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.r.QueryRowContext(ctx, q, args...)
 }
 
 // txExec runs q in tx, through its prepared statement when it has one.

@@ -18,11 +18,17 @@ var (
 	_ sip.Bindings  = (*Store)(nil)
 )
 
+// The reads of every incoming call (prepared: see prepareHot).
+const (
+	qSIPAccount    = "SELECT id, login, name, extension, sip_password, active FROM users WHERE extension = ?"
+	qSIPBindingsOf = "SELECT " + sipBindingCols + " FROM sip_bindings WHERE extension = ? AND expires_at > ? ORDER BY contact"
+)
+
 // SIPAccount returns the SIP account of the user with extension ext, or an
 // error wrapping sip.ErrUnknownAccount.
 func (s *Store) SIPAccount(ctx context.Context, ext string) (sip.Account, error) {
 	var a sip.Account
-	err := s.r.QueryRowContext(ctx, "SELECT id, login, name, extension, sip_password, active FROM users WHERE extension = ?", ext).
+	err := s.readQueryRow(ctx, qSIPAccount, ext).
 		Scan(&a.UserID, &a.Login, &a.Name, &a.Extension, &a.Password, &a.Active)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sip.Account{}, fmt.Errorf("extension %q: %w", ext, sip.ErrUnknownAccount)
@@ -71,7 +77,7 @@ const sipBindingCols = "extension, user_id, contact, received, transport, user_a
 
 // SIPBindings lists the bindings of ext alive at now, by contact.
 func (s *Store) SIPBindings(ctx context.Context, ext string, now time.Time) ([]sip.Binding, error) {
-	return s.sipBindings(ctx, "SELECT "+sipBindingCols+" FROM sip_bindings WHERE extension = ? AND expires_at > ? ORDER BY contact", ext, now.Unix())
+	return s.sipBindings(ctx, qSIPBindingsOf, ext, now.Unix())
 }
 
 // AllSIPBindings lists every binding alive at now, by extension and contact.
@@ -80,7 +86,7 @@ func (s *Store) AllSIPBindings(ctx context.Context, now time.Time) ([]sip.Bindin
 }
 
 func (s *Store) sipBindings(ctx context.Context, query string, args ...any) ([]sip.Binding, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.readQuery(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list SIP bindings: %w", err)
 	}

@@ -39,7 +39,8 @@ type Store struct {
 	partnerGen   atomic.Int64  // moves on at every partner write
 	callsVersion atomic.Uint64 // moves on after every committed write to phone_calls (CallsVersion)
 
-	hot map[string]*sql.Stmt // the writer's prepared hot statements (prepareHot), read-only after Open
+	hot  map[string]*sql.Stmt // the writer's prepared hot statements (prepareHot), read-only after Open
+	hotR map[string]*sql.Stmt // the read pool's (prepareHot), read-only after Open
 
 	writes     chan groupedWrite // to the group-commit goroutine (batch.go)
 	writerDone chan struct{}     // closed when that goroutine has returned
@@ -74,7 +75,12 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	readers := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(readers)
+	// Keep every reader open: database/sql keeps 2 idle by default, and a
+	// new SQLite connection reads the schema again and re-prepares the
+	// hot statements (seen as a few % of the CPU of call set-up).
+	r.SetMaxIdleConns(readers)
 	s := &Store{w: w, r: r, now: opt.Now}
 	if s.now == nil {
 		s.now = time.Now
@@ -118,6 +124,9 @@ func (s *Store) Close() error {
 			<-s.writerDone
 		}
 		for _, st := range s.hot {
+			st.Close()
+		}
+		for _, st := range s.hotR {
 			st.Close()
 		}
 		err = errors.Join(s.w.Close(), s.r.Close())

@@ -16,9 +16,12 @@ import (
 	"os/signal"
 	"syscall"
 	_ "time/tzdata" // zones work on machines without a zoneinfo database
+
+	"phoned/internal/gctune"
 )
 
 func main() {
+	gctune.Apply()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {

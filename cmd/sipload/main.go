@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"phoned/media"
+
+	"phoned/internal/gctune"
 )
 
 // Limits keep a run bounded, whatever the flags say.
@@ -68,6 +70,7 @@ type config struct {
 }
 
 func main() {
+	gctune.Apply() // phoned runs in this process: as phoned serve does
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
