@@ -282,7 +282,7 @@ func (c *conn) dial(ctx context.Context, m inMsg) {
 		c.fail(m, "failed", "calls are not available: phoned runs without its call engine")
 		return
 	}
-	if n := c.p.legsOf(c.user.ID); n >= maxLegsPerAgent {
+	if n := c.p.legsOf(c.user.ID); n >= c.p.cfg.MaxCallsPerAgent {
 		c.fail(m, "busy", "you have too many calls in the browser already: hang one up first")
 		return
 	}
@@ -395,11 +395,6 @@ func (c *conn) hangup(ctx context.Context, m inMsg) {
 		c.fail(m, "failed", "hanging up: "+err.Error())
 	}
 }
-
-// maxLegsPerAgent bounds an agent's browser legs (calls, consults, one on
-// hold): a page that loops on dial must not fill phoned with
-// PeerConnections and calls.
-const maxLegsPerAgent = 4
 
 // legsOf counts an agent's browser legs, live or being dialled.
 func (p *Phone) legsOf(user int64) int {

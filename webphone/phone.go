@@ -37,6 +37,10 @@ type Config struct {
 	// QueuePoll is how often the queue's version is checked to tell pages
 	// their queue changed (default 1 s).
 	QueuePoll time.Duration
+	// MaxCallsPerAgent bounds an agent's browser calls at once (calls,
+	// consults, one on hold): a page that loops on dial must not fill
+	// phoned with PeerConnections and calls (default 4).
+	MaxCallsPerAgent int
 }
 
 func (c *Config) defaults() {
@@ -45,6 +49,9 @@ func (c *Config) defaults() {
 	}
 	if c.QueuePoll <= 0 {
 		c.QueuePoll = time.Second
+	}
+	if c.MaxCallsPerAgent <= 0 {
+		c.MaxCallsPerAgent = 4
 	}
 }
 

@@ -336,12 +336,12 @@ func TestCallSnapshotsNameThePartner(t *testing.T) {
 	}
 }
 
-// A page cannot pile up calls: past maxLegsPerAgent browser legs a dial
-// is refused in words.
+// A page cannot pile up calls: past Config.MaxCallsPerAgent browser legs
+// a dial is refused in words.
 func TestTooManyBrowserCallsAreRefused(t *testing.T) {
-	r := newRig(t, Config{})
+	r := newRig(t, Config{MaxCallsPerAgent: 3})
 	pg := r.open("alice")
-	for i := 0; i < maxLegsPerAgent; i++ {
+	for i := 0; i < 3; i++ {
 		leg := fmt.Sprintf("leg%d", i)
 		sdp, _ := pg.offer(leg)
 		pg.send(map[string]any{"type": "dial", "req": fmt.Sprintf("r%d", i), "leg": leg, "sdp": sdp, "number": fmt.Sprintf("+32255501%02d", i)})

@@ -41,6 +41,7 @@ type serveConfig struct {
 	WebRTCPorts media.PortRange // UDP ports of the browsers' WebRTC media
 	WebRTCNATIP string          // the public address announced to browsers behind a 1:1 NAT (empty: none)
 	WebRTCGrace time.Duration   // how long a call whose page went away waits for it to come back
+	WebRTCMax   int             // an agent's browser calls at once
 
 	DialPlan    *switchboard.DialPlan // the outside numbers click-to-dial may call (--dial-allow)
 	PBX         string                // the PBX or trunk, sip:host[:port] (empty: none; only extensions are dialled)
@@ -73,6 +74,7 @@ var serveOptions = []option{
 	{"webrtc-ports", "PHONED_WEBRTC_PORTS", "40000-49999", "UDP port range for the browsers' WebRTC audio"},
 	{"webrtc-nat-ip", "PHONED_WEBRTC_NAT_IP", "", "public IP address to announce to browsers when phoned is behind a 1:1 NAT (default: none)"},
 	{"webrtc-grace", "PHONED_WEBRTC_GRACE", "30s", "how long a call whose browser page went away (reload, lost connection) waits for it to come back before hanging up"},
+	{"webrtc-max-calls", "PHONED_WEBRTC_MAX_CALLS", "4", "how many calls one agent may have in the browser at once (a guard against a page dialling in a loop)"},
 	{"dial-allow", "PHONED_DIAL_ALLOW", "", "comma-separated E.164 prefixes that click-to-dial may call, e.g. +32,+33 (default: the country code of --region)"},
 	{"pbx", "PHONED_PBX", "", "the PBX or SIP trunk that carries calls to outside numbers: sip:host[:port][;transport=tcp] (default: none, only extensions are dialled)"},
 	{"pbx-user", "PHONED_PBX_USER", "", "the account phoned answers the PBX's digest challenges with"},
@@ -188,6 +190,9 @@ func parseServe(args []string, lookupEnv func(string) (string, bool), stderr io.
 	}
 	if cfg.WebRTCGrace, err = time.ParseDuration(strings.TrimSpace(*vals["webrtc-grace"])); err != nil || cfg.WebRTCGrace < time.Second || cfg.WebRTCGrace > 10*time.Minute {
 		return cfg, fmt.Errorf("%s: %q is not a duration from 1s to 10m (e.g. 30s)", name("webrtc-grace"), *vals["webrtc-grace"])
+	}
+	if cfg.WebRTCMax, err = strconv.Atoi(strings.TrimSpace(*vals["webrtc-max-calls"])); err != nil || cfg.WebRTCMax < 1 || cfg.WebRTCMax > 100000 {
+		return cfg, fmt.Errorf("%s: %q is not a number from 1 to 100000", name("webrtc-max-calls"), *vals["webrtc-max-calls"])
 	}
 	dialAllow := *vals["dial-allow"]
 	if strings.TrimSpace(dialAllow) == "" && cfg.Demo && strings.TrimSpace(*vals["pbx"]) == "" {

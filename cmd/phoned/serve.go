@@ -107,7 +107,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	// The browser phone: the widget's signalling and WebRTC legs, one more
 	// kind of device of the agents' extensions.
-	phone, err := webphone.New(webphone.Config{Grace: cfg.WebRTCGrace, PortMin: cfg.WebRTCPorts.Min, PortMax: cfg.WebRTCPorts.Max, IP: cfg.MediaIP, NAT1To1IP: cfg.WebRTCNATIP},
+	phone, err := webphone.New(webphone.Config{Grace: cfg.WebRTCGrace, PortMin: cfg.WebRTCPorts.Min, PortMax: cfg.WebRTCPorts.Max, IP: cfg.MediaIP, NAT1To1IP: cfg.WebRTCNATIP, MaxCallsPerAgent: cfg.WebRTCMax},
 		webphone.Deps{Log: log, Sessions: srv, Outbound: outboundFor(srv), FindPartner: findPartner(st, cfg.Region), QueueVersion: st.CallsVersion})
 	if err != nil {
 		return fmt.Errorf("webrtc: %w", err)

@@ -52,7 +52,7 @@ func startDaemon(ctx context.Context, cfg config, bin, dir string, n int, pbx st
 		"--pbx", "sip:" + pbx, "--pbx-register=false", "--dial-allow", "+32",
 		// Below the kernel's ephemeral range (32768-60999), where this
 		// process's own sockets are, so they never take phoned's ports.
-		"--rtp-ports", "20000-29999", "--webrtc-ports", "10000-19999",
+		"--rtp-ports", "20000-29999", "--webrtc-ports", "10000-19999", "--webrtc-max-calls", "100000",
 	}
 	cmd := exec.Command(bin, args...)
 	if cfg.pinCPUs != "" {
