@@ -64,9 +64,12 @@ func TestCallsVersionCountsEveryCallWrite(t *testing.T) {
 		{"end the event: its call is done", func() error {
 			return s.EndEvent(ctx, eventID, comm.EventEnd{Outcome: comm.OutcomeAnswered})
 		}, true},
-		{"wrap up without a follow-up", func() error {
+		{"wrap up with a note (kept on the planned call it carried out)", func() error {
 			note := "fine"
 			return s.WrapUp(ctx, eventID, comm.WrapUp{Note: &note})
+		}, true},
+		{"wrap up with the outcome alone", func() error {
+			return s.WrapUp(ctx, eventID, comm.WrapUp{Outcome: comm.OutcomeAnswered})
 		}, false},
 		{"wrap up with a follow-up call", func() error {
 			return s.WrapUp(ctx, eventID, comm.WrapUp{FollowUp: &comm.FollowUpRequest{Due: w.t0.Add(48 * time.Hour)}})

@@ -275,11 +275,13 @@ func (s *Store) WrapUp(ctx context.Context, id int64, w comm.WrapUp) error {
 	if err := w.Normalize(); err != nil {
 		return fmt.Errorf("wrap up event %d: %w", id, err)
 	}
+	var carried int64 // the planned call the event carried out, if any
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var state string
 		var userID, activityID int64
 		err := tx.QueryRowContext(ctx, "SELECT state, COALESCE(user_id, 0), COALESCE(activity_id, 0) FROM comm_events WHERE id = ?", id).
 			Scan(&state, &userID, &activityID)
+		carried = activityID
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("event %d: %w", id, ErrNotFound)
 		}
@@ -316,6 +318,21 @@ func (s *Store) WrapUp(ctx context.Context, id int64, w comm.WrapUp) error {
 				return err
 			}
 		}
+		if activityID != 0 {
+			// The planned call the event carried out keeps what came of it:
+			// the purpose, and the note added to its description.
+			if w.Purpose != nil {
+				if _, err := tx.ExecContext(ctx, "UPDATE phone_calls SET purpose_id = (SELECT purpose_id FROM comm_events WHERE id = ?) WHERE id = ?", id, activityID); err != nil {
+					return err
+				}
+			}
+			if w.Note != nil && *w.Note != "" {
+				if _, err := tx.ExecContext(ctx, `UPDATE phone_calls SET description = CASE WHEN description = '' THEN ?1
+					WHEN instr(description, ?1) > 0 THEN description ELSE description || char(10) || ?1 END WHERE id = ?2`, *w.Note, activityID); err != nil {
+					return err
+				}
+			}
+		}
 		if w.FollowUp == nil {
 			return nil
 		}
@@ -324,8 +341,8 @@ func (s *Store) WrapUp(ctx context.Context, id int64, w comm.WrapUp) error {
 	if err != nil {
 		return fmt.Errorf("wrap up event %d: %w", id, err)
 	}
-	if w.FollowUp != nil {
-		s.callsChanged() // the follow-up is a new planned call
+	if w.FollowUp != nil || (carried != 0 && (w.Note != nil || w.Purpose != nil)) {
+		s.callsChanged() // a planned call changed, or a follow-up was planned
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -313,6 +314,17 @@ func TestWrapUpWithAFollowUpCall(t *testing.T) {
 	}
 	if e := w.event(t, id); e.Note != "Wants a quote" || e.Purpose != "Renewal" || e.Outcome != "" {
 		t.Fatalf("after the first wrap-up %+v", e)
+	}
+	// The planned call the event carries out keeps the purpose and the note.
+	if c, err := w.s.Call(ctx, w.call.ID); err != nil || c.Purpose != "Renewal" || !strings.Contains(c.Description, "Wants a quote") {
+		t.Fatalf("planned call after the wrap-up %+v, %v", c, err)
+	}
+	again := "Wants a quote"
+	if err := w.s.WrapUp(ctx, id, comm.WrapUp{Note: &again}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := w.s.Call(ctx, w.call.ID); strings.Count(c.Description, "Wants a quote") != 1 {
+		t.Fatalf("the same note twice in the planned call: %q", c.Description)
 	}
 	if err := w.s.EndEvent(ctx, id, comm.EventEnd{At: w.t0.Add(time.Minute), Outcome: comm.OutcomeAnswered, SIPStatus: 200}); err != nil {
 		t.Fatal(err)
