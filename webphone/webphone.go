@@ -1,7 +1,10 @@
-// Package webphone serves the agent's web page: the embedded widget (plain
-// JavaScript modules and CSS, no build step). Today it is the login and
-// the day's next-activities queue; the WebRTC phone and its WebSocket
-// signalling join it here.
+// Package webphone is the agent's phone in the browser: the embedded
+// widget (plain JavaScript modules and CSS, no build step; Handler), its
+// WebSocket signalling at /ws (Phone.ServeHTTP, the messages in
+// docs/WIDGET.md), and the pion WebRTC legs that the call engine relays
+// to SIP without transcoding. To the engine a page is one more device of
+// the agent's extension (Phone.Agents, Phone.Dialer); the daemon, not the
+// tab, holds the call, so a reloaded page reattaches to it.
 package webphone
 
 import (
