@@ -1,6 +1,7 @@
 // Package demo seeds a phoned database with demo users, partners and a
 // planned day, for `phoned serve --demo`: something to click through on a
-// fresh machine.
+// fresh machine. Without a PBX, its Carrier stands in for one: calls to
+// outside numbers reach a simulated party that answers and echoes.
 package demo
 
 import (
