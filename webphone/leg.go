@@ -42,7 +42,6 @@ type webLeg struct {
 	mu          sync.Mutex // guards the following
 	state       legState
 	callID      string
-	pendingKey  string            // a dial leg until the engine takes it
 	codec       media.Codec       // settled with the first page; reattaches keep it
 	engineOffer media.Description // the engine's plain SDP offer (incoming: known at once)
 	offerSDP    []byte            // the same, as sent
@@ -287,13 +286,13 @@ func (l *webLeg) answer(c *conn, legID, offer string) (*peer, string, error) {
 		return nil, "", errors.New("the call is no longer ringing")
 	}
 	l.state = legLive
-	others := l.ringing
+	others, call := l.ringing, l.callID
 	l.ringing = nil
 	l.mu.Unlock()
 	close(l.answered)
 	for _, o := range others {
 		if o != c {
-			o.send(idMsg{Type: "taken", Call: l.callID})
+			o.send(idMsg{Type: "taken", Call: call})
 		}
 	}
 	return pr, answer, nil

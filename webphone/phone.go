@@ -388,13 +388,15 @@ func (p *Phone) dial(ctx context.Context, req switchboard.DialRequest) (switchbo
 		p.mu.Lock()
 		l := p.pending(key)
 		if l != nil {
-			l.callID = req.Call
 			p.legs[req.Call] = l
 		}
 		p.mu.Unlock()
 		if l == nil {
 			return nil, &switchboard.StatusError{Status: 480, Reason: "The page went away"}
 		}
+		l.mu.Lock()
+		l.callID = req.Call
+		l.mu.Unlock()
 		if err := l.acceptEngineOffer(req.SDP); err != nil {
 			l.end()
 			return nil, &switchboard.StatusError{Status: 488, Reason: err.Error()}

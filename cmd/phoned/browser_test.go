@@ -31,7 +31,7 @@ import (
 
 func TestBrowserWidget(t *testing.T) {
 	r := newBrowserRig(t)
-	r.addAgent("bob", "202") // a colleague to transfer to, with a phone registered
+	bobPort := r.addAgent("bob", "202") // a colleague to transfer to, with a phone registered
 
 	status, planned := r.post("api/calls", map[string]any{"partner_id": r.partner, "due": time.Now().UTC().Format(time.RFC3339), "summary": "Renewal"})
 	if status != http.StatusCreated {
@@ -151,6 +151,38 @@ func TestBrowserWidget(t *testing.T) {
 			t.Fatalf("the partner logged %q, want a REFER to extension 202", logged)
 		}
 		r.waitIdle(t)
+		ev := r.event(t, c.EventID)
+		if ev.Outcome != comm.OutcomeTransferred || ev.Target != "202" {
+			t.Fatalf("event %+v", ev)
+		}
+		r.skipWrapups(t)
+	})
+
+	// Attended transfer from the call screen: Consult rings bob's phone
+	// while the partner waits on hold, Connect sends the partner a REFER
+	// naming bob's dialog with Replaces (the partner's scenario fails
+	// without it), and phoned leaves both.
+	t.Run("ConsultThenConnect", func(t *testing.T) {
+		defer r.endCalls(t)
+		referLog := filepath.Join(t.TempDir(), "refer.log")
+		partner := r.carrier(t, "uas-refer-replaces.xml", "-rtp_echo", "-trace_logs", "-log_file", referLog)
+		bob := r.phone(bobPort, "uas-answer-echo.xml", "-rtp_echo")
+		r.dialNumber(t, "+32 2 200 11 22")
+		c := r.waitConnected(t)
+		r.do(t, "type the consult target", 5*time.Second, chromedp.SendKeys(chromedp.CSS("#call-transfer-to"), "202"))
+		r.click(t, "#call-consult")
+		r.waitJS(t, "bob answers the consult", `document.querySelector("#call-consult-state").textContent.includes("on the line")`, 15*time.Second)
+		r.click(t, "#call-consult-connect")
+		waitSIPp(t, "the partner", partner)
+		waitSIPp(t, "bob's phone", bob)
+		r.waitIdle(t)
+		logged, err := os.ReadFile(referLog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(logged), "?Replaces=") {
+			t.Fatalf("the partner logged %q, want a Refer-To with Replaces", logged)
+		}
 		ev := r.event(t, c.EventID)
 		if ev.Outcome != comm.OutcomeTransferred || ev.Target != "202" {
 			t.Fatalf("event %+v", ev)
