@@ -3,8 +3,8 @@
 // runs). Setting up a call allocates a lot of short-lived memory (SIP
 // messages, dialogs, SQL rows) over a small live heap; with Go's default
 // GOGC=100 the collector then runs so often that at a thousand calls per
-// second it takes a third of the daemon's CPU (docs/PERFORMANCE.md). A
-// larger target trades a few tens of MB of heap for that.
+// second it takes a tenth or more of the daemon's CPU (docs/PERFORMANCE.md).
+// A larger target trades some tens of MB of heap for that.
 package gctune
 
 import (
