@@ -143,11 +143,14 @@ func (c *Calls) handleInfo(req *gosip.Request, tx gosip.ServerTransaction, id st
 		_ = tx.Respond(gosip.NewResponseFromRequest(req, 400, "Bad Request", nil))
 		return
 	}
-	_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-	c.log.Debug("DTMF received by SIP INFO", "dialog", id, "digit", string(digit))
+	// The digit goes on before the 200: a peer sends its next INFO only
+	// once this one is answered (RFC 6086), so the digits keep their order
+	// although sipgo hands each request to a goroutine of its own.
 	if v, ok := c.reoffers.Load(id); ok {
 		if f := v.(*reofferHook).digitHandler(); f != nil {
 			f(digit)
 		}
 	}
+	c.log.Debug("DTMF received by SIP INFO", "dialog", id, "digit", string(digit))
+	_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
 }
