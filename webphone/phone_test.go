@@ -120,13 +120,7 @@ func TestDialFromThePageRelaysAudioBothWays(t *testing.T) {
 func TestReloadKeepsTheCallAndReattaches(t *testing.T) {
 	r := newRig(t, Config{Grace: 10 * time.Second})
 	pg := r.open("alice")
-	sdp, track := pg.offer("legA")
-	pg.send(map[string]any{"type": "dial", "leg": "legA", "sdp": sdp, "number": "+3225550103"})
-	ans := pg.expect("sdp", 5*time.Second)
-	pg.setAnswer(ans["sdp"].(string))
-	call := ans["call"].(string)
-	pg.waitConnected(10 * time.Second)
-	pg.expectCall("answered", 10*time.Second)
+	call, track := pg.dialAnswered("legA", "+3225550103")
 	sendAudio(t, track, 10, 1, 0)
 	echo := r.sip.last()
 	waitFor(t, 5*time.Second, "first audio", func() bool { return echo.packets.Load() >= 8 })
@@ -160,13 +154,7 @@ func TestReloadKeepsTheCallAndReattaches(t *testing.T) {
 func TestGraceOverHangsUp(t *testing.T) {
 	r := newRig(t, Config{Grace: time.Second})
 	pg := r.open("alice")
-	sdp, _ := pg.offer("legA")
-	pg.send(map[string]any{"type": "dial", "leg": "legA", "sdp": sdp, "number": "+3225550104"})
-	ans := pg.expect("sdp", 5*time.Second)
-	pg.setAnswer(ans["sdp"].(string))
-	call := ans["call"].(string)
-	pg.waitConnected(10 * time.Second)
-	pg.expectCall("answered", 10*time.Second)
+	call, _ := pg.dialAnswered("legA", "+3225550104")
 	pg.close()
 	echo := r.sip.last()
 	waitFor(t, 10*time.Second, "the hang-up after the grace", func() bool { _, live := r.engine.LiveCall(call); return !live })
@@ -182,12 +170,7 @@ func TestGraceOverHangsUp(t *testing.T) {
 func TestTelephoneEventsAreRenumbered(t *testing.T) {
 	r := newRig(t, Config{})
 	pg := r.open("alice")
-	sdp, track := pg.offer("leg1")
-	pg.send(map[string]any{"type": "dial", "leg": "leg1", "sdp": sdp, "number": "+3225550105"})
-	ans := pg.expect("sdp", 5*time.Second)
-	pg.setAnswer(ans["sdp"].(string))
-	pg.waitConnected(10 * time.Second)
-	pg.expectCall("answered", 10*time.Second)
+	_, track := pg.dialAnswered("leg1", "+3225550105")
 	sendAudio(t, track, 5, 1, 0)
 	echo := r.sip.last()
 	waitFor(t, 5*time.Second, "audio at the SIP side", func() bool { return echo.packets.Load() >= 3 })
@@ -228,13 +211,7 @@ func TestTransferToAnotherAgentsPage(t *testing.T) {
 	r := newRig(t, Config{})
 	alice := r.open("alice")
 	bob := r.open("bob")
-	sdp, _ := alice.offer("legA")
-	alice.send(map[string]any{"type": "dial", "leg": "legA", "sdp": sdp, "number": "+3225550106"})
-	ans := alice.expect("sdp", 5*time.Second)
-	alice.setAnswer(ans["sdp"].(string))
-	call := ans["call"].(string)
-	alice.waitConnected(10 * time.Second)
-	alice.expectCall("answered", 10*time.Second)
+	call, _ := alice.dialAnswered("legA", "+3225550106")
 
 	if err := r.engine.Transfer(context.Background(), call, switchboard.TransferRequest{Extension: "102"}); err != nil {
 		t.Fatal(err)
@@ -243,11 +220,7 @@ func TestTransferToAnotherAgentsPage(t *testing.T) {
 	if c := in["call"].(map[string]any); c["id"] != call || in["ring"] != true {
 		t.Fatalf("bob's incoming %v", in)
 	}
-	sdpB, trackB := bob.offer("legB")
-	bob.send(map[string]any{"type": "answer", "call": call, "leg": "legB", "sdp": sdpB})
-	ansB := bob.expect("sdp", 5*time.Second)
-	bob.setAnswer(ansB["sdp"].(string))
-	bob.waitConnected(10 * time.Second)
+	trackB := bob.answerCall(call, "legB")
 
 	ended := alice.expectCall("ended", 10*time.Second)
 	if ended["outcome"] != string(comm.OutcomeTransferred) {
@@ -274,13 +247,7 @@ func TestConsultThenConnectBetweenPages(t *testing.T) {
 	r := newRig(t, Config{})
 	alice := r.open("alice")
 	bob := r.open("bob")
-	sdp, _ := alice.offer("legA")
-	alice.send(map[string]any{"type": "dial", "leg": "legA", "sdp": sdp, "number": "+3225550107"})
-	ans := alice.expect("sdp", 5*time.Second)
-	alice.setAnswer(ans["sdp"].(string))
-	call := ans["call"].(string)
-	alice.waitConnected(10 * time.Second)
-	alice.expectCall("answered", 10*time.Second)
+	call, _ := alice.dialAnswered("legA", "+3225550107")
 	echo := r.sip.last()
 	echo.reanswerHold = true
 
@@ -289,10 +256,7 @@ func TestConsultThenConnectBetweenPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.expect("incoming", 5*time.Second)
-	sdpB, trackB := bob.offer("legB")
-	bob.send(map[string]any{"type": "answer", "call": call, "leg": "legB", "sdp": sdpB})
-	bob.setAnswer(bob.expect("sdp", 5*time.Second)["sdp"].(string))
-	bob.waitConnected(10 * time.Second)
+	trackB := bob.answerCall(call, "legB")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		s, _ := r.engine.LiveCall(call)

@@ -539,6 +539,32 @@ func (pg *page) setAnswer(sdp string) {
 	}
 }
 
+// dialAnswered dials number from a new PeerConnection (leg) and waits
+// until its media connected and the call is answered; it returns the
+// call's id and the page's microphone track.
+func (pg *page) dialAnswered(leg, number string) (string, *webrtc.TrackLocalStaticRTP) {
+	pg.t.Helper()
+	sdp, track := pg.offer(leg)
+	pg.send(map[string]any{"type": "dial", "leg": leg, "sdp": sdp, "number": number})
+	ans := pg.expect("sdp", 5*time.Second)
+	pg.setAnswer(ans["sdp"].(string))
+	pg.waitConnected(10 * time.Second)
+	pg.expectCall("answered", 10*time.Second)
+	return ans["call"].(string), track
+}
+
+// answerCall answers a call ringing in the page from a new PeerConnection
+// (leg) and waits until its media connected; it returns the microphone
+// track.
+func (pg *page) answerCall(call, leg string) *webrtc.TrackLocalStaticRTP {
+	pg.t.Helper()
+	sdp, track := pg.offer(leg)
+	pg.send(map[string]any{"type": "answer", "call": call, "leg": leg, "sdp": sdp})
+	pg.setAnswer(pg.expect("sdp", 5*time.Second)["sdp"].(string))
+	pg.waitConnected(10 * time.Second)
+	return track
+}
+
 // waitConnected waits for the PeerConnection to connect.
 func (pg *page) waitConnected(within time.Duration) {
 	pg.t.Helper()
