@@ -143,13 +143,7 @@ func TestBrowserWidget(t *testing.T) {
 		r.click(t, "#call-transfer")
 		r.waitJS(t, "the transfer is under way", `document.querySelector("#call-transfer-result").textContent.includes("under way")`, 10*time.Second)
 		waitSIPp(t, "the partner", partner)
-		logged, err := os.ReadFile(referLog)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(string(logged), "REFER to <sip:202@") {
-			t.Fatalf("the partner logged %q, want a REFER to extension 202", logged)
-		}
+		wantLogged(t, referLog, "REFER to <sip:202@")
 		r.waitIdle(t)
 		ev := r.event(t, c.EventID)
 		if ev.Outcome != comm.OutcomeTransferred || ev.Target != "202" {
@@ -176,13 +170,7 @@ func TestBrowserWidget(t *testing.T) {
 		waitSIPp(t, "the partner", partner)
 		waitSIPp(t, "bob's phone", bob)
 		r.waitIdle(t)
-		logged, err := os.ReadFile(referLog)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(string(logged), "?Replaces=") {
-			t.Fatalf("the partner logged %q, want a Refer-To with Replaces", logged)
-		}
+		wantLogged(t, referLog, "?Replaces=")
 		ev := r.event(t, c.EventID)
 		if ev.Outcome != comm.OutcomeTransferred || ev.Target != "202" {
 			t.Fatalf("event %+v", ev)

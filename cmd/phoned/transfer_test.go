@@ -121,14 +121,8 @@ func TestSIPpForwardByREFER(t *testing.T) {
 	if code := phone.Wait(); code != 0 {
 		t.Fatalf("ann's phone failed (exit %d)", code)
 	}
-	logged, err := os.ReadFile(referLog)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// phoned's PBX (the carrier, --pbx) carries the forwarded call.
-	if want := "REFER to <sip:+3225556677@127.0.0.1:" + strconv.Itoa(r.carrierPort) + ">"; !strings.Contains(string(logged), want) {
-		t.Fatalf("the partner logged %q, want %q", logged, want)
-	}
+	wantLogged(t, referLog, "REFER to <sip:+3225556677@127.0.0.1:"+strconv.Itoa(r.carrierPort)+">")
 	ev := r.lastEvent()
 	if ev.Outcome != comm.OutcomeForwarded || ev.Target != "+3225556677" || ev.HangupBy != comm.HangupAgent {
 		t.Fatalf("event %+v", ev)
@@ -244,13 +238,7 @@ func TestSIPpAttendedTransferByREFERWithReplaces(t *testing.T) {
 			t.Fatalf("%s got no BYE (exit %d)", name, code)
 		}
 	}
-	logged, err := os.ReadFile(referLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "?Replaces="; !strings.Contains(string(logged), want) {
-		t.Fatalf("the partner logged %q, want a Refer-To with %q", logged, want)
-	}
+	wantLogged(t, referLog, "?Replaces=")
 	ev := r.lastEvent()
 	if ev.Outcome != comm.OutcomeTransferred || ev.Target != "202" {
 		t.Fatalf("event %+v", ev)
@@ -285,5 +273,18 @@ func TestSIPpPhoneTransfersWithREFER(t *testing.T) {
 	ev := r.lastEvent()
 	if ev.Outcome != comm.OutcomeTransferred || ev.Target != "202" {
 		t.Fatalf("event %+v", ev)
+	}
+}
+
+// wantLogged fails the test unless the SIPp log at path (-trace_logs, the
+// scenario's <log> lines) holds want.
+func wantLogged(t *testing.T, path, want string) {
+	t.Helper()
+	logged, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(logged), want) {
+		t.Fatalf("SIPp logged %q, want %q", logged, want)
 	}
 }
