@@ -55,30 +55,45 @@ func (b *bridge) join(remote, agent media.Negotiated, agentLeg any, inactivity t
 	if b.remote, err = media.NewLeg(b.remoteConn, media.LegConfig{Media: remote, AllowAnySource: true, OnDTMF: b.onDTMF}); err != nil {
 		return fmt.Errorf("the %s's RTP leg: %w", b.remoteName, err)
 	}
-	if mt, ok := agentLeg.(MediaTransport); ok {
-		b.agent, err = media.NewTransportLeg(mt.Transport(), media.LegConfig{Media: agent})
-		if err == nil {
-			_ = b.agentConn.Close() // offered, never used
-			b.agentConn = nil
-		}
-	} else {
-		b.agent, err = media.NewLeg(b.agentConn, media.LegConfig{Media: agent, AllowAnySource: true})
-	}
+	leg, kept, err := agentSideLeg(agentLeg, b.agentConn, agent)
 	if err != nil {
 		return fmt.Errorf("the agent's RTP leg: %w", err)
 	}
-	b.relay, err = media.Bridge(b.remote, b.agent, media.BridgeOptions{
-		InactivityTimeout: inactivity,
-		OnEnd: func(r media.EndReason) {
-			if r == media.EndInactivity {
-				onInactive()
-			}
-		},
-	})
-	if err != nil {
+	b.agent, b.agentConn = leg, kept
+	if b.relay, err = b.bridgeLegs(b.remote, b.agent); err != nil {
 		return fmt.Errorf("bridging the RTP legs: %w", err)
 	}
 	return nil
+}
+
+// bridgeLegs relays x and y with the bridge's inactivity handling.
+func (b *bridge) bridgeLegs(x, y *media.Leg) (*media.Relay, error) {
+	return media.Bridge(x, y, media.BridgeOptions{
+		InactivityTimeout: b.inactivity,
+		OnEnd: func(r media.EndReason) {
+			if r == media.EndInactivity {
+				b.onInactive()
+			}
+		},
+	})
+}
+
+// agentSideLeg makes the RTP leg of the party playing the agent's part:
+// over its MediaTransport when it has one (a browser: conn, offered but
+// never used, is closed), else on conn. kept is the socket the leg owns
+// (nil for a browser). On failure conn is still the caller's.
+func agentSideLeg(party any, conn *media.RTPConn, n media.Negotiated) (leg *media.Leg, kept *media.RTPConn, err error) {
+	if mt, ok := party.(MediaTransport); ok {
+		if leg, err = media.NewTransportLeg(mt.Transport(), media.LegConfig{Media: n}); err != nil {
+			return nil, nil, err
+		}
+		_ = conn.Close()
+		return leg, nil, nil
+	}
+	if leg, err = media.NewLeg(conn, media.LegConfig{Media: n, AllowAnySource: true}); err != nil {
+		return nil, nil, err
+	}
+	return leg, conn, nil
 }
 
 // remoteLeg is the remote party's leg once the media flows, else nil.

@@ -208,17 +208,8 @@ func (e *Engine) consultAnswered(c *Call, p *remoteParty, co *consult, out Outgo
 	co.timer.Stop()
 	co.out = out
 	n, err := parseAccept(co.sess, answer)
-	if mt, ok := out.(MediaTransport); ok && err == nil {
-		// The target took the consult in a browser: the socket offered stays unused.
-		co.leg, err = media.NewTransportLeg(mt.Transport(), media.LegConfig{Media: n})
-		if err == nil {
-			_ = co.conn.Close()
-		}
-	} else if err == nil {
-		co.leg, err = media.NewLeg(co.conn, media.LegConfig{Media: n, AllowAnySource: true})
-		if err == nil {
-			co.legConn = co.conn
-		}
+	if err == nil {
+		co.leg, co.legConn, err = agentSideLeg(out, co.conn, n)
 	}
 	if err == nil {
 		co.conn = nil // the leg owns it (or it was closed)
@@ -390,16 +381,4 @@ func (e *Engine) bridgeConsult(c *Call, p *remoteParty) {
 		}
 	})
 	e.log.Info("attended transfer: phoned bridged the remote party to the target", "call", c.id, "to", co.target.dialString())
-}
-
-// bridgeLegs relays a and b with the bridge's inactivity handling.
-func (b *bridge) bridgeLegs(x, y *media.Leg) (*media.Relay, error) {
-	return media.Bridge(x, y, media.BridgeOptions{
-		InactivityTimeout: b.inactivity,
-		OnEnd: func(r media.EndReason) {
-			if r == media.EndInactivity {
-				b.onInactive()
-			}
-		},
-	})
 }

@@ -342,20 +342,9 @@ func (e *Engine) targetAnswered(c *Call, p *remoteParty, out Outgoing, answer []
 // (the transfer target's) and relays the remote leg to it. On failure
 // conn is closed and the old relay, if it was closed, is not restored.
 func (b *bridge) rejoin(conn *media.RTPConn, out Outgoing, n media.Negotiated) error {
-	var leg *media.Leg
-	var err error
-	if mt, ok := out.(MediaTransport); ok {
-		// The target took the call in a browser: conn was offered, never used.
-		_ = conn.Close()
-		conn = nil
-		leg, err = media.NewTransportLeg(mt.Transport(), media.LegConfig{Media: n})
-	} else {
-		leg, err = media.NewLeg(conn, media.LegConfig{Media: n, AllowAnySource: true})
-	}
+	leg, kept, err := agentSideLeg(out, conn, n)
 	if err != nil {
-		if conn != nil {
-			_ = conn.Close()
-		}
+		_ = conn.Close()
 		return fmt.Errorf("the target's RTP leg: %w", err)
 	}
 	if leg.Media().Audio.Codec != b.remote.Media().Audio.Codec {
@@ -364,15 +353,8 @@ func (b *bridge) rejoin(conn *media.RTPConn, out Outgoing, n media.Negotiated) e
 	}
 	b.relay.Close()
 	old := b.agent
-	b.agent, b.agentConn = leg, conn
-	b.relay, err = media.Bridge(b.remote, leg, media.BridgeOptions{
-		InactivityTimeout: b.inactivity,
-		OnEnd: func(r media.EndReason) {
-			if r == media.EndInactivity {
-				b.onInactive()
-			}
-		},
-	})
+	b.agent, b.agentConn = leg, kept
+	b.relay, err = b.bridgeLegs(b.remote, leg)
 	_ = old.Close()
 	if err != nil {
 		return fmt.Errorf("bridging the target: %w", err)
