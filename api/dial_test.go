@@ -166,6 +166,15 @@ func TestDialAPlannedCallThenHangUp(t *testing.T) {
 	for _, bad := range []string{`{"digits": "12E"}`, `{"digits": ""}`, `{}`, `{"digits": "1\r\n"}`, `{"digits": "` + strings.Repeat("1", 33) + `"}`} {
 		e.as("alice", "POST", "/api/live-calls/"+id+"/dtmf", bad).wantError(t, http.StatusBadRequest, "digits")
 	}
+	// The attended transfer's routes: another agent's call is not found, a
+	// call not answered yet has nothing to consult, transfer or cancel.
+	e.as("bob", "POST", "/api/live-calls/"+id+"/consult", map[string]string{"extension": "102"}).wantError(t, http.StatusNotFound, "")
+	e.as("alice", "POST", "/api/live-calls/"+id+"/consult", map[string]string{"extension": "102"}).wantError(t, http.StatusConflict, "")
+	e.as("alice", "POST", "/api/live-calls/"+id+"/consult", map[string]string{"extension": "101"}).wantError(t, http.StatusBadRequest, "extension")
+	e.as("alice", "POST", "/api/live-calls/"+id+"/consult", `{}`).wantError(t, http.StatusBadRequest, "extension")
+	e.as("alice", "POST", "/api/live-calls/"+id+"/consult/transfer", nil).wantError(t, http.StatusConflict, "")
+	e.as("alice", "POST", "/api/live-calls/"+id+"/consult/cancel", nil).wantError(t, http.StatusConflict, "")
+	e.as("alice", "POST", "/api/live-calls/nope/consult/cancel", nil).wantError(t, http.StatusNotFound, "")
 
 	e.as("alice", "POST", "/api/live-calls/"+id+"/hangup", nil).want(t, http.StatusNoContent)
 	if got := e.as("alice", "GET", "/api/live-calls", nil).want(t, http.StatusOK).arr(); len(got) != 0 {
