@@ -106,6 +106,10 @@ func (p *fakePBX) handle(req *gosip.Request, tx gosip.ServerTransaction) {
 	p.mu.Lock()
 	code, headers := p.decide(req, &rec)
 	p.mu.Unlock()
+	// Recorded before the answer: the registrar's next REGISTER, which the
+	// answer lets go, must not be recorded first.
+	rec.answered = code
+	p.got <- rec
 	if code != 0 {
 		res := gosip.NewResponseFromRequest(req, code, sipReasons[code], nil)
 		for _, h := range headers {
@@ -113,8 +117,6 @@ func (p *fakePBX) handle(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 		tx.Respond(res)
 	}
-	rec.answered = code
-	p.got <- rec
 }
 
 var sipReasons = map[int]string{200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 407: "Proxy Authentication Required",

@@ -75,7 +75,7 @@ func TestSIPpClickToDialThroughThePBX(t *testing.T) {
 	port := r.registerPhone()
 	phone := r.phone(port, "uas-answer-echo.xml", "-rtp_echo")
 	carrier := peertest.StartSIPp(t, scenario("uas-answer-echo.xml"), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(r.carrierPort),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")), "-rtp_echo", "-m", "1", "-timeout", "40s", "-timeout_error")
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(sippMediaPort(t)), "-rtp_echo", "-m", "1", "-timeout", "40s", "-timeout_error")
 
 	status, planned := r.post("api/calls", map[string]any{"partner_id": r.partner, "due": time.Now().UTC().Format(time.RFC3339), "summary": "Renewal"})
 	if status != http.StatusCreated {

@@ -39,7 +39,7 @@ func TestKamailioPBXModeRegistersAndCallsFlowThroughIt(t *testing.T) {
 	port := r.registerPhone()
 	phone := r.phone(port, "uas-answer-echo.xml", "-rtp_echo")
 	code := peertest.RunSIPp(t, scenario("uac-call.xml"), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")), "-s", "201", "-m", "1", "-timeout", "40s", "-timeout_error", kam.Addr)
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(sippMediaPort(t)), "-s", "201", "-m", "1", "-timeout", "40s", "-timeout_error", kam.Addr)
 	if code != 0 {
 		t.Fatalf("the call through Kamailio failed (exit %d)\nkamailio log:\n%s", code, kam.Log())
 	}
@@ -69,7 +69,7 @@ func TestKamailioPBXCarriesClickToDial(t *testing.T) {
 	port := r.registerPhone()
 	phone := r.phone(port, "uas-answer-echo.xml", "-rtp_echo")
 	partner := peertest.StartSIPp(t, scenario("uas-answer-echo.xml"), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(carrier),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")), "-rtp_echo", "-m", "1", "-timeout", "40s", "-timeout_error")
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(sippMediaPort(t)), "-rtp_echo", "-m", "1", "-timeout", "40s", "-timeout_error")
 	status, live := r.post("api/dial", map[string]any{"number": "+32 2 200 11 22", "device": "phone"})
 	if status != 201 {
 		t.Fatalf("POST /api/dial = %d %v", status, live)

@@ -76,7 +76,7 @@ func (r *callRig) registerPhone() int {
 // phone starts the registered phone (on port) with a callee scenario.
 func (r *callRig) phone(port int, sc string, extra ...string) *peertest.SIPp {
 	args := append([]string{"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mi", "127.0.0.1",
-		"-mp", strconv.Itoa(peertest.FreePort(r.t, "127.0.0.1")), "-m", "1", "-timeout", "40s", "-timeout_error"}, extra...)
+		"-mp", strconv.Itoa(sippMediaPort(r.t)), "-m", "1", "-timeout", "40s", "-timeout_error"}, extra...)
 	return peertest.StartSIPp(r.t, scenario(sc), 60*time.Second, args...)
 }
 
@@ -87,7 +87,7 @@ func (r *callRig) call(sc string) int { return r.startCall(sc).Wait() }
 // phoned, for tests that act while the call is up.
 func (r *callRig) startCall(sc string) *peertest.SIPp {
 	return peertest.StartSIPp(r.t, scenario(sc), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(peertest.FreePort(r.t, "127.0.0.1")),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(r.t, "127.0.0.1")), "-s", "201", "-m", "1", "-timeout", "40s", "-timeout_error", r.sipAddr)
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(sippMediaPort(r.t)), "-s", "201", "-m", "1", "-timeout", "40s", "-timeout_error", r.sipAddr)
 }
 
 // lastEvent reads the newest communication event from the database.

@@ -100,7 +100,7 @@ func TestSIPpForwardByREFER(t *testing.T) {
 	phone := r.phone(port, "uas-answer-echo.xml", "-rtp_echo")
 	referLog := filepath.Join(t.TempDir(), "refer.log")
 	partner := peertest.StartSIPp(t, scenario("uas-refer.xml"), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(r.carrierPort),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")), "-rtp_echo", "-m", "1", "-timeout", "40s", "-timeout_error",
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(sippMediaPort(t)), "-rtp_echo", "-m", "1", "-timeout", "40s", "-timeout_error",
 		"-trace_logs", "-log_file", referLog)
 	status, live := r.post("api/dial", map[string]any{"number": "+3222001122", "device": "phone"})
 	if status != http.StatusCreated {
@@ -194,7 +194,7 @@ func TestSIPpAttendedTransferByREFERWithReplaces(t *testing.T) {
 	bob := r.phone(bobPort, "uas-answer-echo.xml", "-rtp_echo")
 	referLog := filepath.Join(t.TempDir(), "refer.log")
 	partner := peertest.StartSIPp(t, scenario("uas-refer-replaces.xml"), 60*time.Second, "-i", "127.0.0.1", "-p", strconv.Itoa(r.carrierPort),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(peertest.FreePort(t, "127.0.0.1")), "-rtp_echo", "-m", "1", "-timeout", "40s", "-timeout_error",
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(sippMediaPort(t)), "-rtp_echo", "-m", "1", "-timeout", "40s", "-timeout_error",
 		"-trace_logs", "-log_file", referLog)
 	status, live := r.post("api/dial", map[string]any{"number": "+3222001122", "device": "phone"})
 	if status != http.StatusCreated {
